@@ -1,0 +1,1 @@
+"""Unit digests, invitations and reminders (Jinja2 + yagmail). Never imports Prefect."""

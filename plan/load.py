@@ -1,0 +1,286 @@
+"""Read a plan file into a `Plan`, or into a list of located problems that say what to fix.
+
+Every problem names file:line:column, the field path, what is wrong and what is expected. Nothing
+here raises for bad input: a broken file yields problems, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from plan.messages import describe_validation_error, describe_yaml_error
+from plan.model import Plan
+from plan.problems import Location, Problem, Severity, format_path
+
+PLAN_ENV = "KEHOACH_PLAN"
+PLANS_DIR = Path(__file__).parent / "plans"
+DEFAULT_PLAN = PLANS_DIR / "hanoi-svhtt-ttdn-2023.yaml"
+MAX_BYTES = 20 * 1024 * 1024
+
+Path_ = tuple[str | int, ...]
+
+try:  # the C loader is ~10x faster on large plans; the pure one gives the same nodes and marks
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+@dataclass
+class Positions:
+    """Where each value (and each mapping key) of the document starts, by field path."""
+
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, path: Path_, *, key: bool = False) -> tuple[int, int] | None:
+        """The position of `path`, or of its nearest ancestor that exists in the file."""
+        table = self.keys if key else self.values
+        for n in range(len(path), -1, -1):
+            prefix = path[:n]
+            if prefix in table:
+                return table[prefix]
+            if key and prefix in self.values:
+                return self.values[prefix]
+        return None
+
+
+@dataclass
+class LoadResult:
+    source: str
+    plan: Plan | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None and not self.errors
+
+
+def default_plan_path() -> Path:
+    return Path(os.environ.get(PLAN_ENV) or DEFAULT_PLAN)
+
+
+def load_plan(path: str | os.PathLike[str] | None = None, *, display_name: str | None = None) -> LoadResult:
+    """Load and check a plan file: YAML, schema and the rules beyond the schema.
+
+    `display_name` is how problems name the file (the CLI shows paths relative to the cwd).
+    """
+    from plan.rules import check_rules
+
+    file = Path(path) if path is not None else default_plan_path()
+    source = display_name or str(file)
+    text, problem = _read_text(file, source)
+    if problem is not None:
+        return LoadResult(source, None, [problem])
+    return load_plan_text(text, source, check_rules)
+
+
+def load_plan_text(text: str, source: str = "<plan>", rules=None) -> LoadResult:
+    if rules is None:
+        from plan.rules import check_rules as rules
+    if not text.strip():
+        return LoadResult(source, None, [_error(source, 1, 1, "", "tệp trống", "một kế hoạch YAML bắt đầu bằng 'id:', 'year:', 'document:'…")])
+    data, positions, problems = parse_yaml(text, source)
+    if problems:
+        return LoadResult(source, None, problems)
+    if not isinstance(data, dict):
+        return LoadResult(
+            source,
+            None,
+            [_error(source, 1, 1, "", f"nội dung gốc là {_kind_of(data)}", "một ánh xạ (mapping) các trường như 'id:', 'year:', 'items:'")],
+        )
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        return LoadResult(source, None, _locate_validation_errors(exc, data, positions, source))
+    located = [_locate(p, positions, source) for p in rules(plan)]
+    located.sort(key=lambda p: (p.severity is not Severity.ERROR, p.location.line, p.location.column))
+    return LoadResult(source, plan, located)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _read_text(file: Path, source: str) -> tuple[str, Problem | None]:
+    try:
+        if file.is_dir():
+            return "", _error(source, 0, 0, "", "đây là một thư mục, không phải tệp kế hoạch", "đường dẫn tới một tệp .yaml")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        return "", _error(source, 0, 0, "", "không tìm thấy tệp", "đường dẫn tới một tệp kế hoạch .yaml có thật")
+    except PermissionError:
+        return "", _error(source, 0, 0, "", "không có quyền đọc tệp", "một tệp mà người dùng hiện tại đọc được")
+    except OSError as exc:
+        return "", _error(source, 0, 0, "", f"không đọc được tệp ({exc.strerror or exc})", "một tệp kế hoạch đọc được")
+    if len(raw) > MAX_BYTES:
+        return "", _error(source, 0, 0, "", f"tệp quá lớn ({len(raw)} byte)", f"tệp kế hoạch nhỏ hơn {MAX_BYTES // 1024 // 1024} MiB")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        return "", _error(source, line, 1, "", "tệp nhị phân (có byte NUL), không phải văn bản", "một tệp văn bản YAML mã hóa UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        return "", _error(
+            source,
+            line,
+            column,
+            "",
+            f"byte 0x{raw[exc.start]:02x} không hợp lệ trong UTF-8 (tệp có thể được lưu bằng Windows-1258 hoặc TCVN3)",
+            "lưu lại tệp với mã hóa UTF-8",
+        )
+    return unicodedata.normalize("NFC", text), None
+
+
+# --- YAML with positions ----------------------------------------------------------------------
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
+    """YAML text -> plain data, the position of every value and key, and located problems."""
+    positions = Positions()
+    problems: list[Problem] = []
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message, expected = describe_yaml_error(exc)
+        return None, positions, [_error(source, line, column, "", message, expected)]
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        mark = getattr(exc, "mark", None) or getattr(exc, "position", None)
+        line, column = (mark.line + 1, mark.column + 1) if hasattr(mark, "line") else (1, 1)
+        message, expected = describe_yaml_error(exc)
+        return None, positions, [_error(source, line, column, "", message, expected)]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, positions, [_error(source, 1, 1, "", "tệp không có nội dung YAML (chỉ có chú thích)", "một kế hoạch YAML")]
+    data = _build(node, (), loader, positions, problems, source)
+    return data, positions, problems
+
+
+def _build(node: yaml.Node, path: Path_, loader, positions: Positions, problems: list[Problem], source: str) -> Any:
+    positions.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        try:
+            loader.flatten_mapping(node)  # resolves "<<" merge keys
+        except yaml.MarkedYAMLError as exc:
+            problems.append(_error(source, exc.problem_mark.line + 1, exc.problem_mark.column + 1, format_path(path), *describe_yaml_error(exc)))
+            return {}
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, path, loader, problems, source) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                problems.append(
+                    _error(source, key_node.start_mark.line + 1, key_node.start_mark.column + 1, format_path(path), "khóa không phải là một tên trường", "tên trường dạng chữ, ví dụ 'title:'")
+                )
+                continue
+            key = str(key)
+            child = (*path, key)
+            if key in result:
+                first = positions.keys.get(child, (0, 0))
+                problems.append(
+                    _error(
+                        source,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(child),
+                        f"trường «{key}» được khai báo hai lần (lần đầu ở dòng {first[0]})",
+                        "mỗi trường chỉ khai báo một lần",
+                    )
+                )
+                continue
+            positions.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _build(value_node, child, loader, positions, problems, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(child, (*path, i), loader, positions, problems, source) for i, child in enumerate(node.value)]
+    return _scalar(node, path, loader, problems, source)
+
+
+def _scalar(node: yaml.Node, path: Path_, loader, problems: list[Problem], source: str) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        problems.append(_error(source, node.start_mark.line + 1, node.start_mark.column + 1, format_path(path), *describe_yaml_error(exc)))
+        return None
+    except (ValueError, OverflowError):
+        # A value YAML recognises but cannot build, such as the date 2023-02-30: keep the text and
+        # let the schema say which field wanted what.
+        return node.value
+
+
+# --- locating problems ------------------------------------------------------------------------
+
+
+def _locate_validation_errors(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[Problem]:
+    problems = []
+    seen = set()
+    for err in exc.errors(include_url=False):
+        path, is_key = _data_path(err, data)
+        message, expected = describe_validation_error(err)
+        line, column = positions.of(path, key=is_key) or (1, 1)
+        problem = Problem(Severity.ERROR, Location(source, line, column), format_path(path), message, expected)
+        if problem not in seen:
+            seen.add(problem)
+            problems.append(problem)
+    problems.sort(key=lambda p: (p.location.line, p.location.column))
+    return problems
+
+
+def _data_path(err: dict, data: Any) -> tuple[Path_, bool]:
+    """The pydantic location mapped onto the document, dropping union tags pydantic inserts."""
+    path: list[str | int] = []
+    current = data
+    loc = list(err["loc"])
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif i == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str):
+            # A field that is missing or not allowed: name it, point at its mapping.
+            path.append(part)
+            return tuple(path), err["type"] == "extra_forbidden"
+        else:
+            continue  # a union member or tag name, not a key in the file
+    return tuple(path), err["type"] == "extra_forbidden"
+
+
+def _locate(problem: Problem, positions: Positions, source: str) -> Problem:
+    path = problem.path_parts or ()
+    line, column = positions.of(path) or (1, 1)
+    return Problem(problem.severity, Location(source, line, column), problem.path or format_path(path), problem.message, problem.expected)
+
+
+def _error(source: str, line: int, column: int, path: str, message: str, expected: str) -> Problem:
+    return Problem(Severity.ERROR, Location(source, line, column), path, message, expected)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "một danh sách"
+    if isinstance(value, str):
+        return "một chuỗi văn bản"
+    return f"một giá trị {type(value).__name__}"

@@ -1,0 +1,77 @@
+"""When each stage of an item is due: the item's window (or an occurrence's dates) plus stage offsets,
+counted in Vietnamese working days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from plan.calendar import WorkingCalendar
+from plan.model import Anchor, Item, Plan, Precision, Stage
+
+
+def working_calendar(plan: Plan) -> WorkingCalendar:
+    """The plan's working calendar: official holidays plus the plan's own swapped days."""
+    return WorkingCalendar(
+        extra_days_off={d.date: d.name for d in plan.calendar.days_off},
+        extra_working_days={d.date: d.name for d in plan.calendar.working_days},
+    )
+
+
+def item_span(plan: Plan, item: Item) -> tuple[dt.date, dt.date] | None:
+    """First and last day of an item's window; None for items that only happen on request."""
+    window = item.window
+    if window.precision == Precision.ALL_YEAR:
+        return dt.date(plan.year, 1, 1), dt.date(plan.year, 12, 31)
+    if window.precision == Precision.ON_REQUEST:
+        return None
+    return window.start, window.end
+
+
+def stage_due_dates(
+    plan: Plan,
+    item: Item,
+    *,
+    calendar: WorkingCalendar | None = None,
+    occurrence: tuple[dt.date, dt.date] | None = None,
+) -> dict[Stage, dt.date] | None:
+    """Due date of every stage, or None when the item has no dates yet (on request, no occurrence)."""
+    span = occurrence or item_span(plan, item)
+    if span is None:
+        return None
+    calendar = calendar or working_calendar(plan)
+    anchors = {Anchor.START: span[0], Anchor.END: span[1], Anchor.ISSUED: plan.document.issued_on}
+    dues = {}
+    for stage in Stage:
+        offset = plan.offset(item, stage)
+        if offset is None:
+            raise ValueError(f"item {item.id}: stage {stage.value} has no offset")  # the rules refuse such plans
+        dues[stage] = calendar.add_working_days(anchors[offset.anchor], offset.working_days)
+    return dues
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One stage due date of one item, as shown in calendars."""
+
+    item: Item
+    stage: Stage
+    due: dt.date
+
+
+def plan_deadlines(plan: Plan, *, unit: str | None = None) -> list[Deadline]:
+    """Every dated stage deadline of the plan, by date; for one unit, the items it has a role in."""
+    calendar = working_calendar(plan)
+    deadlines = []
+    for item in plan.items:
+        if unit is not None and unit not in item_parties(item):
+            continue
+        dues = stage_due_dates(plan, item, calendar=calendar)
+        for stage, due in (dues or {}).items():
+            deadlines.append(Deadline(item, stage, due))
+    deadlines.sort(key=lambda d: (d.due, d.item.number, list(Stage).index(d.stage)))
+    return deadlines
+
+
+def item_parties(item: Item) -> set[str]:
+    return {item.lead, *item.coordinating, *item.supporting}
