@@ -144,7 +144,10 @@ def _display_path(source: str) -> str:
 def _console():
     from rich.console import Console
 
-    return Console(soft_wrap=False)
+    # Piped into a file or a mail, a table wider than rich's 80-column default reads better than
+    # one squeezed to it; a terminal (or $COLUMNS) decides for itself.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
+    return Console(width=width)
 
 
 def main() -> None:
