@@ -6,7 +6,7 @@ flows import Prefect when they are called, never at start-up.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -102,6 +102,121 @@ def plan_calendar(plan_file: Path | None, unit: str | None, ics_file: Path | Non
         except OSError as exc:
             raise UserError(f"không ghi được {ics_file}: {exc.strerror or exc}") from None
         click.echo(f"Đã ghi {len(deadlines)} hạn vào {ics_file}")
+
+
+# --- running the plan and recording what people report ---------------------------------------
+
+
+def _date(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"«{value}» không phải ngày dạng NNNN-TT-NN (ví dụ 2023-12-31)") from None
+
+
+@cli.command("run")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch (mặc định: kế hoạch 2023).")
+@click.option("--as-of", "as_of", callback=_date, metavar="DATE", help="Ngày xét, NNNN-TT-NN (mặc định: hôm nay, giờ Hà Nội).")
+@click.option("--scenario", "scenario_file", type=click.Path(path_type=Path), help="Kịch bản kết quả (ví dụ dữ liệu mẫu năm 2023) ghi vào sổ trước khi chạy.")
+def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None) -> None:
+    """Chạy toàn bộ kế hoạch trên Prefect (máy chủ tạm, không cần khởi động gì) và in bảng trạng thái."""
+    from flows.main_job import run_plan
+
+    plan = _valid_plan(plan_file, quiet=True)
+    scenario = None
+    if scenario_file is not None:
+        from plan.scenario import load_scenario
+
+        scenario, problems = load_scenario(scenario_file)
+        if scenario is None:
+            for problem in problems:
+                click.echo(problem.render(), err=True)
+            click.echo(f"Kịch bản không hợp lệ: {len(problems)} lỗi.", err=True)
+            sys.exit(EXIT_INVALID)
+    path = plan_file if plan_file is not None else default_plan_path()
+    sys.exit(run_plan(plan, Path(path), as_of, scenario, _console()))
+
+
+@cli.command("record")
+@click.argument("item")
+@click.argument("stage")
+@click.option("--occurrence", help="Đợt (tháng 2023-05, ngày của một yêu cầu…); mặc định đợt chính.")
+@click.option("--counterpart", help="Đối tác trả lời (bước coordination).")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Một trường của kết quả, ví dụ indicators.participants=120.")
+@click.option("--note", help="Ghi chú.")
+@click.option("--on", "on", callback=_date, metavar="DATE", help="Ngày báo kết quả (mặc định: hôm nay).")
+@click.option("--by", "by", help="Người báo (mặc định: $KEHOACH_USER hoặc tên đăng nhập).")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch.")
+def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, plan_file) -> None:
+    """Ghi kết quả một bước: ITEM (số hoặc mã nội dung), STAGE (preparation, coordination, execution, reporting)."""
+    from flows import people
+    from flows.runtime import ledger, today
+    from plan.events import plan_ref
+    from plan.outcomes import parse_assignments
+
+    plan = _valid_plan(plan_file, quiet=True)
+    try:
+        data = parse_assignments(list(pairs))
+    except ValueError as exc:
+        raise UserError(f"--set: {exc}") from None
+    if note:
+        data["note"] = note
+    book = _open_ledger(ledger)
+    try:
+        item_id, the_stage, occurrence_id, produced = people.record(
+            plan,
+            book.events(plan.id),
+            item_key=item,
+            stage_name=stage,
+            data=data,
+            on=on or today(),
+            actor=people.actor_name(by),
+            occurrence=occurrence,
+            counterpart=counterpart,
+        )
+    except people.InputError as exc:
+        raise UserError("kết quả không được ghi:\n  " + "\n  ".join(exc.problems)) from None
+    written = book.append(plan_ref(plan), produced)
+    outcome = produced[0].payload
+    click.echo(f"Đã ghi {people.describe(the_stage, occurrence_id)} của nội dung {plan.item(item_id).number}: {len(written)} sự kiện mới.")
+    for run_id in people.resume_waiting_runs(plan, item_id, occurrence_id, the_stage, outcome):
+        click.echo(f"Đã tiếp tục lượt chạy đang chờ: {run_id}")
+
+
+@cli.command("request")
+@click.argument("item")
+@click.option("--counterpart", help="Đối tác đề nghị (ví dụ dsq-nhat-ban).")
+@click.option("--date", "start", callback=_date, required=True, metavar="DATE", help="Ngày tổ chức.")
+@click.option("--until", callback=_date, metavar="DATE", help="Ngày kết thúc, nếu kéo dài nhiều ngày.")
+@click.option("--title", help="Tên sự kiện hoặc khóa học.")
+@click.option("--on", "on", callback=_date, metavar="DATE", help="Ngày nhận yêu cầu (mặc định: hôm nay).")
+@click.option("--by", "by", help="Người ghi.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch.")
+def request_command(item, counterpart, start, until, title, on, by, plan_file) -> None:
+    """Ghi một yêu cầu (nội dung theo yêu cầu, ví dụ ND 8) hoặc một đợt của chương trình: một đợt mới."""
+    from flows import people
+    from flows.runtime import ledger, today
+    from plan.events import plan_ref
+
+    plan = _valid_plan(plan_file, quiet=True)
+    try:
+        event = people.request(plan, item_key=item, start=start, until=until, counterpart=counterpart, title=title, on=on or today(), actor=people.actor_name(by))
+    except people.InputError as exc:
+        raise UserError("yêu cầu không được ghi:\n  " + "\n  ".join(exc.problems)) from None
+    written = _open_ledger(ledger).append(plan_ref(plan), [event])
+    state = "đã ghi" if written else "đã có từ trước, không ghi lại"
+    click.echo(f"Đợt «{event.occurrence}» của nội dung {plan.item(event.item).number}: {state}.")
+
+
+def _open_ledger(ledger_factory):
+    from plan.ledger import LedgerError
+
+    try:
+        return ledger_factory()
+    except LedgerError as exc:
+        raise UserError(str(exc)) from None
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -80,3 +80,17 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def status_table(plan: Plan, statuses, as_of) -> Table:
+    from plan.status_views import RAG_MARKS, status_rows
+
+    table = Table(title=f"Tình hình thực hiện {plan.document.type} số {plan.document.number_symbol} — ngày {short_date(as_of)}")
+    rows = status_rows(plan, statuses)
+    for column in rows[0] if rows else []:
+        table.add_column(column, justify="right" if column == "ND" else "left")
+    for status, row in zip(statuses, rows):
+        values = [_escape(str(v)) for v in row.values()]
+        values[3] = f"{RAG_MARKS[status.rag.value]} {values[3]}"
+        table.add_row(*values)
+    return table

@@ -319,6 +319,13 @@ class Item(PlanModel):
     stages: StageOffsets = Field(
         default_factory=StageOffsets, description="Thời hạn các bước, ghi đè mặc định 'stage_defaults'"
     )
+    recurrence: Literal["monthly"] | None = Field(
+        None, description="Nội dung thường xuyên lặp lại theo kỳ: monthly (mỗi tháng một đợt, ví dụ tin, bài dịch của tháng)"
+    )
+    occurrence_stages: StageOffsets | None = Field(
+        None,
+        description="Thời hạn các bước của từng đợt (tháng, khóa tập huấn, sự kiện theo yêu cầu); mặc định 'stage_defaults'",
+    )
     note: Text | None = None
 
 
@@ -367,6 +374,18 @@ class CalendarOverrides(PlanModel):
     working_days: list[SpecialDay] = Field(default_factory=list, description="Ngày làm việc bù (thường là thứ Bảy)")
 
 
+class Policy(PlanModel):
+    """When an item is at risk or off track, and when people are reminded (in working days)."""
+
+    due_soon_working_days: int = Field(
+        3, ge=0, le=60, description="Bước chưa bắt đầu mà còn từ chừng này ngày làm việc trở xuống là 'có nguy cơ chậm'"
+    )
+    off_track_after_working_days: int = Field(
+        5, ge=0, le=120, description="Quá hạn quá chừng này ngày làm việc là 'chậm tiến độ' và báo cáo Ban Giám đốc"
+    )
+    remind_before_working_days: int = Field(3, ge=0, le=60, description="Nhắc việc trước hạn chừng này ngày làm việc")
+
+
 # --- the plan --------------------------------------------------------------------------------
 
 
@@ -399,6 +418,7 @@ class Plan(PlanModel):
     distribution: list[DistributionEntry] = Field(min_length=1, description="Nơi nhận")
     closing: Text | None = Field(None, description="Đoạn kết của kế hoạch")
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+    policy: Policy = Field(default_factory=Policy, description="Ngưỡng cảnh báo tiến độ và nhắc việc")
 
     # -- lookups used downstream; the rules guarantee references resolve in a valid plan --
 
@@ -428,5 +448,10 @@ class Plan(PlanModel):
     def counterpart(self, counterpart_id: str) -> Counterpart:
         return next(c for c in self.counterparts if c.id == counterpart_id)
 
-    def offset(self, item: Item, stage: Stage) -> StageOffset | None:
+    def offset(self, item: Item, stage: Stage, *, occurrence: bool = False) -> StageOffset | None:
+        """A stage's offset for the item's own window, or (occurrence=True) for one of its occurrences."""
+        if occurrence and item.occurrence_stages is not None and item.occurrence_stages.get(stage) is not None:
+            return item.occurrence_stages.get(stage)
+        if occurrence and item.kind is not ItemKind.ON_REQUEST:
+            return self.stage_defaults.get(stage)
         return item.stages.get(stage) or self.stage_defaults.get(stage)

@@ -35,7 +35,11 @@ def stage_due_dates(
     calendar: WorkingCalendar | None = None,
     occurrence: tuple[dt.date, dt.date] | None = None,
 ) -> dict[Stage, dt.date] | None:
-    """Due date of every stage, or None when the item has no dates yet (on request, no occurrence)."""
+    """Due date of every stage, or None when the item has no dates yet (on request, no occurrence).
+
+    With `occurrence` (its first and last day), the dates are those of one occurrence: a month of a
+    recurring item, a session of a programme, one request of an on-request item.
+    """
     span = occurrence or item_span(plan, item)
     if span is None:
         return None
@@ -43,7 +47,7 @@ def stage_due_dates(
     anchors = {Anchor.START: span[0], Anchor.END: span[1], Anchor.ISSUED: plan.document.issued_on}
     dues = {}
     for stage in Stage:
-        offset = plan.offset(item, stage)
+        offset = plan.offset(item, stage, occurrence=occurrence is not None)
         if offset is None:
             raise ValueError(f"item {item.id}: stage {stage.value} has no offset")  # the rules refuse such plans
         dues[stage] = calendar.add_working_days(anchors[offset.anchor], offset.working_days)

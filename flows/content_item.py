@@ -1,0 +1,232 @@
+"""The `content-item` flow: one content item of the plan, its occurrences and their four stages.
+
+Each stage task reads the ledger, decides (plan.progress), records the events and returns a short
+summary. Run directly for one item on the embedded default:
+
+    python -m flows.content_item 7 2023-05-15
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.context import TaskRunContext
+from prefect.runtime import deployment as deployment_runtime
+from prefect.runtime import flow_run as flow_run_runtime
+from sqlalchemy.exc import OperationalError
+
+from flows import runtime
+from plan.events import EventKind, content_key
+from plan.model import Stage
+from plan.occurrences import Occurrence, item_occurrences
+from plan.outcomes import outcome_model, outcome_payload
+from plan.progress import OccurrenceState, fold, item_status, outcome_events, stage_step
+from plan.schedule import working_calendar
+
+
+def _stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """Plan version, item, occurrence, stage (and counterpart), date, and what people have said so far.
+
+    Prefect's default (the inputs) would make the same call in two tasks collide; the input version
+    makes a new outcome recorded by a person invalidate the cached decision, nothing else does.
+    """
+    p = parameters
+    return "-".join(
+        str(part)
+        for part in (
+            "stage",
+            p["plan_hash"],
+            p["item_id"],
+            p["occurrence_id"],
+            p["stage"],
+            p.get("counterpart") or "all",
+            p["as_of"],
+            p.get("input_version") or "none",
+        )
+    )
+
+
+def _transient(task, task_run, state) -> bool:
+    """Retry what a second try can fix: a locked or briefly unreachable database."""
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is a bug or bad data: fail now, visibly
+        return False
+    return False
+
+
+@task(
+    name="stage",
+    task_run_name="{stage} · {occurrence_id}{counterpart_label}",
+    cache_key_fn=_stage_cache_key,
+    persist_result=True,
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    retry_condition_fn=_transient,
+)
+def stage_task(
+    plan_path: str,
+    plan_hash: str,
+    item_id: str,
+    occurrence_id: str,
+    stage: str,
+    as_of: dt.date,
+    counterpart: str | None = None,
+    counterpart_label: str = "",
+    input_version: str = "",
+) -> dict[str, Any]:
+    plan, ref = runtime.load(plan_path)
+    item = plan.item(item_id)
+    ledger = runtime.ledger()
+    events = ledger.events(plan.id, item=item.id)
+    occurrence = _occurrence(plan, item, events, occurrence_id, as_of)
+    state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
+    step = stage_step(plan, item, occurrence, Stage(stage), state, as_of, working_calendar(plan), counterpart=counterpart)
+    recorded = ledger.append(ref, step.events)
+    return {
+        "item": item.number,
+        "occurrence": occurrence.id,
+        "stage": stage,
+        "counterpart": counterpart,
+        "status": step.status.value,
+        "due": step.due.isoformat(),
+        "working_days_late": step.working_days_late,
+        "recorded": len(recorded),
+        "note": step.note,
+    }
+
+
+@task(name="record-outcome", retries=3, retry_delay_seconds=[1, 5, 15], retry_condition_fn=_transient)
+def record_outcome_task(plan_path: str, item_id: str, occurrence_id: str, stage: str, outcome: dict[str, Any], on: dt.date, actor: str) -> int:
+    """Record what a person entered in the Resume form (unless `kehoach record` already did)."""
+    plan, ref = runtime.load(plan_path)
+    item = plan.item(item_id)
+    ledger = runtime.ledger()
+    events = ledger.events(plan.id, item=item.id)
+    occurrence = _occurrence(plan, item, events, occurrence_id, on)
+    state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
+    if state.latest_outcome(Stage(stage)) == outcome:
+        return 0
+    return len(ledger.append(ref, outcome_events(plan, item, occurrence, Stage(stage), outcome, state, on=on, actor=actor)))
+
+
+def _occurrence(plan, item, events, occurrence_id: str, as_of: dt.date) -> Occurrence:
+    for occurrence in item_occurrences(plan, item, events, as_of):
+        if occurrence.id == occurrence_id:
+            return occurrence
+    raise LookupError(f"item {item.id}: no occurrence {occurrence_id!r} on {as_of}")
+
+
+def _input_version(events, occurrence_id: str, stage: Stage) -> str:
+    people = [e.key for e in events if e.occurrence == occurrence_id and e.stage == stage.value and e.kind == EventKind.OUTCOME]
+    return content_key(people) if people else ""
+
+
+def _run_name() -> str:
+    parameters = flow_run_runtime.parameters
+    try:
+        plan, _ = runtime.load(parameters.get("plan_path"))
+        as_of = parameters.get("as_of") or runtime.today()
+        if isinstance(as_of, str):
+            as_of = dt.date.fromisoformat(as_of)
+        return runtime.item_run_name(plan, plan.item(parameters["item"]), as_of)
+    except Exception:  # noqa: BLE001 - a bad parameter fails the run below, with its reason
+        return f"ND {parameters.get('item')}"
+
+
+@flow(name="content-item", flow_run_name=_run_name, log_prints=False)
+def content_item(
+    item: str,
+    as_of: dt.date | None = None,
+    plan_path: str | None = None,
+    wait_for_input: bool = False,
+) -> dict[str, Any]:
+    """Một nội dung của kế hoạch: chuẩn bị, phối hợp với đối tác, triển khai, báo cáo.
+
+    item: số thứ tự (ví dụ 7) hoặc mã nội dung; as_of: ngày xét (mặc định hôm nay, giờ Hà Nội);
+    wait_for_input: khi chạy từ deployment, chờ đơn vị nhập kết quả trên giao diện (nút Resume).
+    """
+    logger = get_run_logger()
+    as_of = as_of or runtime.today()
+    path = str(runtime.plan_path(plan_path))
+    plan, ref = runtime.load(path)
+    the_item = plan.item(str(item))
+    events = runtime.ledger().events(plan.id, item=the_item.id)
+    occurrences = item_occurrences(plan, the_item, events, as_of)
+    steps: list[dict[str, Any]] = []
+    for occurrence in occurrences:
+        if occurrence.known_since > as_of:
+            continue
+        for stage in Stage:
+            common = dict(
+                plan_path=path,
+                plan_hash=ref.plan_hash,
+                item_id=the_item.id,
+                occurrence_id=occurrence.id,
+                stage=stage.value,
+                as_of=as_of,
+                input_version=_input_version(events, occurrence.id, stage),
+            )
+            if stage is Stage.COORDINATION and occurrence.counterparts:
+                answers = stage_task.map(
+                    counterpart=list(occurrence.counterparts),
+                    counterpart_label=[f" · {c}" for c in occurrence.counterparts],
+                    **{k: _unmapped(v) for k, v in common.items()},
+                )
+                steps.extend(answers.result())
+            steps.append(stage_task(**common))
+    if wait_for_input and deployment_runtime.id:
+        _wait_for_outcome(plan, the_item, path, as_of, logger)
+    status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
+    logger.info("ND %s: %s, %d bước quá hạn", the_item.number, status.rag.value, len(status.overdue))
+    return {
+        "item": the_item.number,
+        "id": the_item.id,
+        "rag": status.rag.value,
+        "overdue": len(status.overdue),
+        "occurrences": [o.id for o in occurrences],
+        "steps": steps,
+    }
+
+
+def _unmapped(value):
+    from prefect import unmapped
+
+    return unmapped(value)
+
+
+def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
+    """Suspend until a unit gives the outcome of the first stage that needs one; no worker is held."""
+    from prefect.flow_runs import suspend_flow_run
+    from prefect.input.run_input import run_input_subclass_from_type
+
+    status = item_status(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of)
+    calendar = working_calendar(plan)
+    horizon = calendar.add_working_days(as_of, plan.policy.remind_before_working_days)
+    waiting = [
+        view
+        for view in status.stages
+        if not view.finished and view.opens <= as_of and view.due <= horizon
+        and (view.stage is not Stage.COORDINATION or any(s.value == "invited" for s in view.counterparts.values()))
+    ]
+    if not waiting:
+        return
+    view = waiting[0]
+    form = run_input_subclass_from_type(outcome_model(plan, item, view.stage))
+    if view.stage is Stage.COORDINATION:
+        pending = next(cp for cp, s in view.counterparts.items() if s.value == "invited")
+        form = form.with_initial_data(counterpart=pending)
+    key = f"{view.occurrence.id}/{view.stage.value}/{as_of.isoformat()}"
+    logger.info("Chờ đơn vị nhập kết quả: %s", key)
+    given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+    outcome = outcome_payload(given)
+    record_outcome_task(path, item.id, view.occurrence.id, view.stage.value, outcome, as_of, "giao diện Prefect")
+
+
+if __name__ == "__main__":
+    content_item(sys.argv[1], dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else None)
