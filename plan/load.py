@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from plan.messages import describe_validation_error, describe_yaml_error
+from plan.messages import describe_validation_error, describe_yaml_error, suggest_field
 from plan.model import Plan
 from plan.problems import Location, Problem, Severity, format_path
 
@@ -23,6 +23,8 @@ PLAN_ENV = "KEHOACH_PLAN"
 PLANS_DIR = Path(__file__).parent / "plans"
 DEFAULT_PLAN = PLANS_DIR / "hanoi-svhtt-ttdn-2023.yaml"
 MAX_BYTES = 20 * 1024 * 1024
+# Without aliases a file holds fewer values than characters; beyond this, aliases are nested to blow up.
+EXTRA_VALUES = 100_000
 
 Path_ = tuple[str | int, ...]
 
@@ -95,21 +97,34 @@ def load_plan_text(text: str, source: str = "<plan>", rules=None) -> LoadResult:
     if not text.strip():
         return LoadResult(source, None, [_error(source, 1, 1, "", "tệp trống", "một kế hoạch YAML bắt đầu bằng 'id:', 'year:', 'document:'…")])
     data, positions, problems = parse_yaml(text, source)
-    if problems:
+    if problems and data is None:
         return LoadResult(source, None, problems)
+    # Problems such as a duplicated key or an unknown tag do not stop the document from being built:
+    # go on, so that every problem in the file is reported at once.
     if not isinstance(data, dict):
+        line, column = positions.of(()) or (1, 1)
         return LoadResult(
             source,
             None,
-            [_error(source, 1, 1, "", f"nội dung gốc là {_kind_of(data)}", "một ánh xạ (mapping) các trường như 'id:', 'year:', 'items:'")],
+            problems + [_error(source, line, column, "", f"nội dung gốc là {_kind_of(data)}", "một ánh xạ (mapping) các trường như 'id:', 'year:', 'items:'")],
         )
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        return LoadResult(source, None, _locate_validation_errors(exc, data, positions, source))
-    located = [_locate(p, positions, source) for p in rules(plan)]
+        return LoadResult(source, None, _merge(problems, _locate_validation_errors(exc, data, positions, source)))
+    located = list(dict.fromkeys(_locate(p, positions, source) for p in rules(plan)))
+    located = _merge(problems, located)
     located.sort(key=lambda p: (p.severity is not Severity.ERROR, p.location.line, p.location.column))
     return LoadResult(source, plan, located)
+
+
+def _merge(first: list[Problem], then: list[Problem]) -> list[Problem]:
+    """Both lists by position; a later problem at the same place and field as an earlier one (the
+    value of an unknown tag, read as empty) is a consequence of it and is left out."""
+    places = {(p.location.line, p.location.column, p.path) for p in first}
+    merged = first + [p for p in then if (p.location.line, p.location.column, p.path) not in places]
+    merged.sort(key=lambda p: (p.location.line, p.location.column))
+    return merged
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -161,9 +176,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message, expected = describe_yaml_error(exc)
+        line, column, message, expected = _syntax_error_place(exc, text, message, expected)
         return None, positions, [_error(source, line, column, "", message, expected)]
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         mark = getattr(exc, "mark", None) or getattr(exc, "position", None)
@@ -174,18 +188,78 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
         loader.dispose()
     if node is None:
         return None, positions, [_error(source, 1, 1, "", "tệp không có nội dung YAML (chỉ có chú thích)", "một kế hoạch YAML")]
-    data = _build(node, (), loader, positions, problems, source)
+    try:
+        data = _build(node, (), loader, positions, problems, source, limit=len(text) + EXTRA_VALUES)
+    except RecursionError:
+        line, column = positions.values[max(positions.values, key=len)]
+        return None, positions, [_error(source, line, column, "", "các mức lồng nhau quá sâu", "một kế hoạch với vài mức thụt lề, ngoặc [ ] { } lồng nhau vừa phải")]
+    except _TooManyValues as exc:
+        line, column = exc.args[0]
+        return None, positions, [_error(source, line, column, "", f"tệp mở rộng ra hơn {len(text) + EXTRA_VALUES} giá trị (bí danh *alias lồng nhau?)", "một kế hoạch không dùng bí danh lồng nhau nhiều lần")]
     return data, positions, problems
 
 
-def _build(node: yaml.Node, path: Path_, loader, positions: Positions, problems: list[Problem], source: str) -> Any:
-    positions.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+class _TooManyValues(Exception):
+    pass
+
+
+_OPENERS = ("while scanning a quoted scalar", "while scanning a double-quoted scalar", "while parsing a flow sequence", "while parsing a flow mapping")
+
+
+def _syntax_error_place(exc: yaml.MarkedYAMLError, text: str, message: str, expected: str) -> tuple[int, int, str, str]:
+    """Where to point for a YAML syntax error: where the parser gave up, unless that is only where
+    an unclosed quote or bracket opened lines above ran into something; then at the opening."""
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return 1, 1, message, expected
+    opened = exc.context_mark
+    if opened is not None and opened.line < mark.line and str(exc.context or "").startswith(_OPENERS):
+        return opened.line + 1, opened.column + 1, f"{message} (mở ở dòng {opened.line + 1}, chưa đóng đến dòng {mark.line + 1})", expected
+    quote = _runaway_quote(text, mark.line)
+    if quote is not None:
+        return (
+            quote.start_mark.line + 1,
+            quote.start_mark.column + 1,
+            f"lỗi cú pháp YAML: chuỗi mở bằng dấu nháy {quote.style} ở đây kéo dài tới dòng {quote.end_mark.line + 1} (thiếu dấu nháy đóng?)",
+            "đóng dấu nháy trên cùng dòng; văn bản nhiều dòng viết sau '>-'",
+        )
+    return mark.line + 1, mark.column + 1, message, expected
+
+
+def _runaway_quote(text: str, error_line: int) -> yaml.ScalarToken | None:
+    """A quoted string that spans lines and ends on the line where parsing failed: most likely its
+    closing quote is missing and it swallowed the lines up to the next quote character."""
+    scanner = _Loader(text)
+    found = None
+    try:
+        while (token := scanner.get_token()) is not None and token.start_mark.line <= error_line:
+            if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"'):
+                spans = token.end_mark.line > token.start_mark.line
+                found = token if spans and token.end_mark.line == error_line else None
+    except yaml.YAMLError:
+        pass
+    finally:
+        scanner.dispose()
+    return found
+
+
+def _build(node: yaml.Node, path: Path_, loader, positions: Positions, problems: list[Problem], source: str, inside: frozenset[int] = frozenset(), limit: int = EXTRA_VALUES) -> Any:
+    here = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in inside:  # "&a [*a]": an alias to a collection that contains it
+        problems.append(_error(source, *here, format_path(path), "&anchor chứa bí danh (*alias) của chính nó, thành vòng lặp vô tận", "một &anchor không nhắc lại chính nó bên trong"))
+        return None
+    positions.values.setdefault(path, here)
+    if len(positions.values) > limit:
+        raise _TooManyValues(here)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         try:
             loader.flatten_mapping(node)  # resolves "<<" merge keys
         except yaml.MarkedYAMLError as exc:
             problems.append(_error(source, exc.problem_mark.line + 1, exc.problem_mark.column + 1, format_path(path), *describe_yaml_error(exc)))
-            return {}
+            # Keep the mapping's other fields, so that they are checked and not reported missing.
+            node.value = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node, path, loader, problems, source) if isinstance(key_node, yaml.ScalarNode) else None
@@ -210,14 +284,21 @@ def _build(node: yaml.Node, path: Path_, loader, positions: Positions, problems:
                 )
                 continue
             positions.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(value_node, child, loader, positions, problems, source)
+            result[key] = _build(value_node, child, loader, positions, problems, source, inside, limit)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(child, (*path, i), loader, positions, problems, source) for i, child in enumerate(node.value)]
+        return [_build(child, (*path, i), loader, positions, problems, source, inside, limit) for i, child in enumerate(node.value)]
     return _scalar(node, path, loader, problems, source)
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
 def _scalar(node: yaml.Node, path: Path_, loader, problems: list[Problem], source: str) -> Any:
+    # YAML 1.1 reads on/off/yes/no (and NO, Norway's code) as booleans; people mean the words.
+    # Only true/false are booleans here, as in YAML 1.2.
+    if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
+        return node.value
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
@@ -235,7 +316,12 @@ def _scalar(node: yaml.Node, path: Path_, loader, problems: list[Problem], sourc
 def _locate_validation_errors(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[Problem]:
     problems = []
     seen = set()
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # "leed: x" gives "missing lead" and "unknown leed (lead?)": the second says it all, at the typo.
+    misspelt = {(err["loc"][:-1], suggest_field(err["loc"])) for err in errors if err["type"] == "extra_forbidden"}
+    for err in errors:
+        if err["type"] == "missing" and (err["loc"][:-1], err["loc"][-1]) in misspelt:
+            continue
         path, is_key = _data_path(err, data)
         message, expected = describe_validation_error(err)
         line, column = positions.of(path, key=is_key) or (1, 1)
@@ -262,10 +348,14 @@ def _data_path(err: dict, data: Any) -> tuple[Path_, bool]:
         elif i == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str):
             # A field that is missing or not allowed: name it, point at its mapping.
             path.append(part)
-            return tuple(path), err["type"] == "extra_forbidden"
+            return tuple(path), err["type"] in {"extra_forbidden", "missing"}
         else:
             continue  # a union member or tag name, not a key in the file
-    return tuple(path), err["type"] == "extra_forbidden"
+    if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+        path.append(str((err.get("ctx") or {}).get("discriminator", "")).strip("'"))
+    # A missing field is placed at the key of the mapping that lacks it ("document:"), not at the
+    # mapping's first field.
+    return tuple(path), err["type"] in {"extra_forbidden", "missing", "union_tag_not_found"}
 
 
 def _locate(problem: Problem, positions: Positions, source: str) -> Problem:

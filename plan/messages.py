@@ -14,7 +14,7 @@ DATE_EXPECTED = "ngày dạng NNNN-TT-NN, ví dụ 2023-04-27"
 _YAML_PROBLEMS: list[tuple[str, str, str]] = [
     ("found character '\\t' that cannot start any token", "có ký tự Tab", "thụt lề bằng dấu cách, không dùng phím Tab"),
     ("found a tab character", "có ký tự Tab", "thụt lề bằng dấu cách, không dùng phím Tab"),
-    ("mapping values are not allowed", "dấu ':' ở chỗ không được phép", "một dấu cách sau ':', hoặc đặt cả giá trị có dấu ':' trong dấu nháy \"…\""),
+    ("mapping values are not allowed", "dấu ':' ở chỗ không được phép (dòng thụt lề sai, hoặc giá trị có ': ')", "thụt lề bằng các trường cùng cấp; giá trị có dấu ':' thì đặt trong dấu nháy \"…\""),
     ("could not find expected ':'", "thiếu dấu ':' sau tên trường", "dạng 'tên_trường: giá trị'"),
     ("did not find expected key", "thụt lề không khớp với các dòng phía trên", "các trường cùng cấp thụt lề bằng nhau"),
     ("did not find expected '-' indicator", "thụt lề của danh sách không khớp", "mỗi phần tử danh sách bắt đầu bằng '- ' cùng một cột"),
@@ -34,6 +34,7 @@ _YAML_PROBLEMS: list[tuple[str, str, str]] = [
     ("expected alphabetic or numeric character", "tên &anchor hoặc *alias không hợp lệ", "chữ hoặc số sau '&' hoặc '*'"),
     ("found character '@' that cannot start any token", "giá trị bắt đầu bằng '@'", "đặt giá trị trong dấu nháy \"…\""),
     ("found character '`' that cannot start any token", "giá trị bắt đầu bằng '`'", "đặt giá trị trong dấu nháy \"…\""),
+    ("for merging", "khóa gộp '<<' không trỏ tới một nhóm trường", "'<<: *tên_anchor' với &tên_anchor đặt trên một nhóm trường"),
     ("while parsing a block collection", "thụt lề của danh sách không khớp", "mỗi phần tử danh sách bắt đầu bằng '- ' cùng một cột"),
 ]
 
@@ -61,8 +62,8 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
         return f"thiếu trường bắt buộc «{name}»", described or "giá trị cho trường này"
     if kind == "extra_forbidden":
         allowed = sorted(_schema_at(loc[:-1]).get("properties", {}))
-        guess = difflib.get_close_matches(str(name), allowed, n=1)
-        hint = f" (có phải là «{guess[0]}»?)" if guess else ""
+        guess = suggest_field(loc)
+        hint = f" (có phải là «{guess}»?)" if guess else ""
         return f"trường «{name}» không có trong mẫu kế hoạch{hint}", "một trong: " + ", ".join(allowed)
     if kind in {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_past", "date_future"}:
         return f"{value} không phải là một ngày có thật", DATE_EXPECTED
@@ -71,10 +72,10 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
     if kind == "string_too_short":
         return "văn bản trống", described or "một chuỗi văn bản không rỗng"
     if kind == "string_too_long":
-        return f"{value} dài quá {ctx.get('max_length')} ký tự", described
+        return f"{value} dài quá {ctx.get('max_length')} ký tự", f"tối đa {ctx.get('max_length')} ký tự"
     if kind == "string_pattern_mismatch":
         return f"{value} không đúng định dạng", described or f"khớp mẫu {ctx.get('pattern')}"
-    if kind in {"int_type", "int_parsing", "int_from_float"}:
+    if kind in {"int_type", "int_parsing", "int_from_float", "finite_number"}:
         return f"cần một số nguyên, nhận được {value}", described or "một số nguyên"
     if kind in {"bool_type", "bool_parsing"}:
         return f"cần true hoặc false, nhận được {value}", "true hoặc false"
@@ -87,11 +88,11 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"cần một nhóm trường (ánh xạ), nhận được {value}", described or "các dòng 'tên_trường: giá trị' thụt lề bên dưới"
     if kind in {"too_short"}:
-        return f"danh sách cần ít nhất {ctx.get('min_length')} phần tử", described
+        return f"danh sách cần ít nhất {ctx.get('min_length')} phần tử", described or f"ít nhất {ctx.get('min_length')} phần tử"
     if kind in {"enum", "literal_error"}:
-        return f"{value} không phải giá trị được phép", f"một trong: {ctx.get('expected')}"
+        return f"{value} không phải giá trị được phép", f"một trong: {str(ctx.get('expected')).replace(' or ', ', ')}"
     if kind == "union_tag_invalid":
-        return f"{ctx.get('discriminator', 'giá trị')} {value} không hợp lệ", f"một trong: {ctx.get('expected_tags')}"
+        return f"«{ctx.get('tag')}» không phải giá trị được phép", f"một trong: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return f"thiếu trường bắt buộc «{ctx.get('discriminator', '').strip(chr(39))}»", "exact, expected, all_year hoặc on_request"
     if kind == "value_error" and "email" in str(err.get("msg", "")):
@@ -99,6 +100,13 @@ def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
     if kind == "end_before_start":
         return err["msg"], "ngày kết thúc bằng hoặc sau ngày bắt đầu"
     return f"{err.get('msg')} (giá trị: {value})", described
+
+
+def suggest_field(loc: tuple[Any, ...]) -> str | None:
+    """For an unknown field at `loc`, the allowed field it is most likely a typo of."""
+    allowed = sorted(_schema_at(loc[:-1]).get("properties", {}))
+    guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if loc else []
+    return guess[0] if guess else None
 
 
 def _show(value: Any) -> str:
@@ -125,8 +133,13 @@ def _schema_at(loc: tuple[Any, ...]) -> dict[str, Any]:
     defs = schema.get("$defs", {})
 
     def resolve(node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            node = defs[node["$ref"].rsplit("/", 1)[-1]]
+        if "$ref" in node:
+            # Keep the field's own (Vietnamese) description, never the class docstring (English,
+            # for developers) that the $ref'd definition carries.
+            own = {"description": node["description"]} if "description" in node else {}
+            while "$ref" in node:
+                node = defs[node["$ref"].rsplit("/", 1)[-1]]
+            node = {**{k: v for k, v in node.items() if k != "description"}, **own}
         if "anyOf" in node:  # Optional[X]: look inside X
             inner = [n for n in node["anyOf"] if n.get("type") != "null"]
             if len(inner) == 1:

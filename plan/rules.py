@@ -119,11 +119,15 @@ def _references(plan: Plan) -> Iterator[Problem]:
 def _leads(plan: Plan) -> Iterator[Problem]:
     """Exactly one lead per item: the item's `lead`, and no unit's duty claiming another lead."""
     units = {u.id for u in plan.units}
+    parties = _ids(plan)["party"]
+    first = _first_items(plan)
     for i, item in enumerate(plan.items):
-        if item.lead in item.coordinating:
-            yield at(E, ("items", i, "coordinating"), f"đơn vị chủ trì «{item.lead}» cũng được ghi là phối hợp", "đơn vị chủ trì không nằm trong danh sách phối hợp")
         for both in sorted(set(item.coordinating) & set(item.supporting)):
             yield at(W, ("items", i, "supporting"), f"«{both}» vừa phối hợp vừa hỗ trợ", "mỗi đơn vị một vai trò trong một nội dung")
+        if item.lead not in parties:
+            continue  # an unknown lead (a typo) is reported by _references; its consequences would be noise
+        if item.lead in item.coordinating:
+            yield at(E, ("items", i, "coordinating"), f"đơn vị chủ trì «{item.lead}» cũng được ghi là phối hợp", "đơn vị chủ trì không nằm trong danh sách phối hợp")
         if item.lead not in units and item.kind is not ItemKind.ON_REQUEST and not item.coordinating:
             yield at(E, ("items", i, "coordinating"), "nội dung do cơ quan bên ngoài chủ trì nhưng không có đơn vị nào của Sở phối hợp", "ít nhất một đơn vị phối hợp")
     for u, unit in enumerate(plan.units):
@@ -131,8 +135,8 @@ def _leads(plan: Plan) -> Iterator[Problem]:
             if duty.role is not Role.LEAD:
                 continue
             for j, item_id in enumerate(_duty_items(plan, duty)):
-                item = _find(plan, item_id)
-                if item is not None and item.lead != unit.id:
+                item = first.get(item_id)
+                if item is not None and item.lead in parties and item.lead != unit.id:
                     yield at(
                         E,
                         ("units", u, "duties", d, "items", j) if not duty.all_items else ("units", u, "duties", d, "all_items"),
@@ -144,11 +148,12 @@ def _leads(plan: Plan) -> Iterator[Problem]:
 def _duties_agree(plan: Plan) -> Iterator[Problem]:
     """Section II (items) and section IV (duties) say the same thing about who does what."""
     claimed: dict[tuple[str, str], set[Role]] = defaultdict(set)
+    first = _first_items(plan)
     for u, unit in enumerate(plan.units):
         for d, duty in enumerate(unit.duties):
             for j, item_id in enumerate(_duty_items(plan, duty)):
                 claimed[(unit.id, item_id)].add(duty.role)
-                item = _find(plan, item_id)
+                item = first.get(item_id)
                 if item is None or duty.role is Role.LEAD:
                     continue
                 listed = item.coordinating if duty.role is Role.COORDINATE else item.supporting
@@ -226,5 +231,10 @@ def _duty_items(plan: Plan, duty) -> list[str]:
     return [i.id for i in plan.items] if duty.all_items else list(duty.items)
 
 
-def _find(plan: Plan, item_id: str) -> Item | None:
-    return plan.items_by_id.get(item_id)
+def _first_items(plan: Plan) -> dict[str, Item]:
+    """Items by id, the first one winning as for a duplicated key: with a duplicated id (reported by
+    _unique_ids) the rules judge the item the reader meets first, not a later copy."""
+    index: dict[str, Item] = {}
+    for item in plan.items:
+        index.setdefault(item.id, item)
+    return index
