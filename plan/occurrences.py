@@ -68,7 +68,8 @@ def _months(plan: Plan, item: Item, span: tuple[dt.date, dt.date], as_of: dt.dat
     first = max(span[0], plan.document.issued_on)
     months = []
     year, month = first.year, first.month
-    while dt.date(year, month, 1) <= min(as_of, span[1]):
+    # A month is known from its first day, or from the plan's issue for the month it was issued in.
+    while max(dt.date(year, month, 1), first) <= min(as_of, span[1]):
         start = max(dt.date(year, month, 1), first)
         end = min(dt.date(year, month, _calendar.monthrange(year, month)[1]), span[1])
         months.append(Occurrence(item.id, f"{year:04d}-{month:02d}", start, end, start, (), f"tháng {month}/{year}"))

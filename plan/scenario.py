@@ -6,7 +6,9 @@ as `kehoach record` and `kehoach request`, so a scenario is exactly what people 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -15,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 from plan.events import Event, NewEvent
 from plan.load import _locate_validation_errors, _read_text, parse_yaml
 from plan.model import Plan, Text
-from plan.problems import Location, Problem, Severity
+from plan.problems import Location, Problem, Severity, format_path
 from plan.recording import InputError, find_item, find_stage, outcome_record, request_record
 
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
@@ -54,13 +56,21 @@ class RequestEntry(_Entry):
     by: Text | None = None
 
 
-def _entry_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return "request" if "request" in value else "outcome"
-    return None
+# The tags appear in validation error locations; they must not be field names (a request entry has a
+# `request` field), or a problem would be placed at that field instead of the one that is wrong.
+_OUTCOME_TAG, _REQUEST_TAG = "outcome-entry", "request-entry"
 
 
-Entry = Annotated[Union[Annotated[OutcomeEntry, Tag("outcome")], Annotated[RequestEntry, Tag("request")]], Discriminator(_entry_kind)]
+def _entry_kind(value: Any) -> str:
+    # Anything but a mapping is refused as an outcome entry ("cần một nhóm trường"), never as a
+    # missing tag, which would name this function to the user.
+    is_request = isinstance(value, RequestEntry) or (isinstance(value, dict) and "request" in value)
+    return _REQUEST_TAG if is_request else _OUTCOME_TAG
+
+
+Entry = Annotated[
+    Union[Annotated[OutcomeEntry, Tag(_OUTCOME_TAG)], Annotated[RequestEntry, Tag(_REQUEST_TAG)]], Discriminator(_entry_kind)
+]
 
 
 class Scenario(_Entry):
@@ -83,7 +93,29 @@ def load_scenario(path: str | Path) -> tuple[Scenario | None, list[Problem]]:
     try:
         return Scenario.model_validate(data), []
     except ValidationError as exc:
-        return None, _locate_validation_errors(exc, data, positions, source)
+        return None, _unknown_keys_in_scenario_terms(exc, _locate_validation_errors(exc, data, positions, source))
+
+
+def _unknown_keys_in_scenario_terms(exc: ValidationError, problems: list[Problem]) -> list[Problem]:
+    """The shared wording looks unknown keys up in the plan's schema ("không có trong mẫu kế hoạch",
+    with nothing listed); say instead which keys the scenario allows there."""
+    allowed: dict[str, tuple[str, list[str]]] = {}
+    for err in exc.errors(include_url=False):
+        if err["type"] != "extra_forbidden":
+            continue
+        loc = err["loc"]
+        model = {_OUTCOME_TAG: OutcomeEntry, _REQUEST_TAG: RequestEntry}.get(loc[-2], Scenario) if len(loc) > 1 else Scenario
+        path = format_path([part for part in loc if part not in (_OUTCOME_TAG, _REQUEST_TAG)])
+        allowed[path] = (str(loc[-1]), sorted(model.model_fields))
+    reworded = []
+    for problem in problems:
+        if problem.path in allowed:
+            name, fields = allowed[problem.path]
+            guess = difflib.get_close_matches(name, fields, n=1)
+            hint = f" (có phải là «{guess[0]}»?)" if guess else ""
+            problem = dataclasses.replace(problem, message=f"trường «{name}» không có trong mẫu kịch bản{hint}", expected="một trong: " + ", ".join(fields))
+        reworded.append(problem)
+    return reworded
 
 
 def scenario_events(
