@@ -178,11 +178,14 @@ def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, pl
         )
     except people.InputError as exc:
         raise UserError("kết quả không được ghi:\n  " + "\n  ".join(exc.problems)) from None
-    written = book.append(plan_ref(plan), produced)
+    written = _append(book, plan_ref(plan), produced)
     outcome = produced[0].payload
     click.echo(f"Đã ghi {people.describe(the_stage, occurrence_id)} của nội dung {plan.item(item_id).number}: {len(written)} sự kiện mới.")
-    for run_id in people.resume_waiting_runs(plan, item_id, occurrence_id, the_stage, outcome):
+    resumed, failed = people.resume_waiting_runs(plan, item_id, occurrence_id, the_stage, outcome)
+    for run_id in resumed:
         click.echo(f"Đã tiếp tục lượt chạy đang chờ: {run_id}")
+    for reason in failed:
+        click.echo(f"Không tiếp tục được lượt chạy {reason} (kết quả đã được ghi vào sổ).", err=True)
 
 
 @cli.command("request")
@@ -205,9 +208,18 @@ def request_command(item, counterpart, start, until, title, on, by, plan_file) -
         event = people.request(plan, item_key=item, start=start, until=until, counterpart=counterpart, title=title, on=on or today(), actor=people.actor_name(by))
     except people.InputError as exc:
         raise UserError("yêu cầu không được ghi:\n  " + "\n  ".join(exc.problems)) from None
-    written = _open_ledger(ledger).append(plan_ref(plan), [event])
+    written = _append(_open_ledger(ledger), plan_ref(plan), [event])
     state = "đã ghi" if written else "đã có từ trước, không ghi lại"
     click.echo(f"Đợt «{event.occurrence}» của nội dung {plan.item(event.item).number}: {state}.")
+
+
+def _append(book, ref, events):
+    from plan.ledger import LedgerError
+
+    try:
+        return book.append(ref, events)
+    except LedgerError as exc:
+        raise UserError(f"không ghi được vào sổ (chưa có gì được ghi): {exc}") from None
 
 
 def _open_ledger(ledger_factory):

@@ -13,7 +13,8 @@ import sys
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TagsContext, TaskRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.runtime import deployment as deployment_runtime
 from prefect.runtime import flow_run as flow_run_runtime
 from sqlalchemy.exc import OperationalError
@@ -28,7 +29,8 @@ from plan.schedule import working_calendar
 
 
 def _stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Plan version, item, occurrence, stage (and counterpart), date, and what people have said so far.
+    """Ledger, plan version, item, occurrence, stage (and counterpart), date, and what people have
+    said so far.
 
     Prefect's default (the inputs) would make the same call in two tasks collide; the input version
     makes a new outcome recorded by a person invalidate the cached decision, nothing else does.
@@ -38,6 +40,7 @@ def _stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
         str(part)
         for part in (
             "stage",
+            p.get("ledger_id") or "-",
             p["plan_hash"],
             p["item_id"],
             p["occurrence_id"],
@@ -79,6 +82,7 @@ def stage_task(
     counterpart: str | None = None,
     counterpart_label: str = "",
     input_version: str = "",
+    ledger_id: str = "",
 ) -> dict[str, Any]:
     plan, ref = runtime.load(plan_path)
     item = plan.item(item_id)
@@ -139,7 +143,19 @@ def _run_name() -> str:
         return f"ND {parameters.get('item')}"
 
 
-@flow(name="content-item", flow_run_name=_run_name, log_prints=False)
+def _task_workers() -> int:
+    """Mapped counterpart tasks run one at a time unless told otherwise: concurrent task-run writes
+    to a SQLite-backed Prefect API wait on its lock ("database is locked"). With PostgreSQL behind
+    the API, set KEHOACH_TASK_WORKERS (e.g. 8)."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("KEHOACH_TASK_WORKERS", "1")))
+    except ValueError:
+        return 1
+
+
+@flow(name="content-item", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=_task_workers()))
 def content_item(
     item: str,
     as_of: dt.date | None = None,
@@ -159,29 +175,13 @@ def content_item(
     events = runtime.ledger().events(plan.id, item=the_item.id)
     occurrences = item_occurrences(plan, the_item, events, as_of)
     steps: list[dict[str, Any]] = []
-    for occurrence in occurrences:
-        if occurrence.known_since > as_of:
-            continue
-        for stage in Stage:
-            common = dict(
-                plan_path=path,
-                plan_hash=ref.plan_hash,
-                item_id=the_item.id,
-                occurrence_id=occurrence.id,
-                stage=stage.value,
-                as_of=as_of,
-                input_version=_input_version(events, occurrence.id, stage),
-            )
-            if stage is Stage.COORDINATION and occurrence.counterparts:
-                answers = stage_task.map(
-                    counterpart=list(occurrence.counterparts),
-                    counterpart_label=[f" · {c}" for c in occurrence.counterparts],
-                    **{k: _unmapped(v) for k, v in common.items()},
-                )
-                steps.extend(answers.result())
-            steps.append(stage_task(**common))
-    if wait_for_input and deployment_runtime.id:
-        _wait_for_outcome(plan, the_item, path, as_of, logger)
+    # The item's tags label this flow run; task runs do without them, since every tagged task run
+    # costs concurrency-slot writes on the API ("database is locked" on SQLite) for no reader.
+    with TagsContext(current_tags=set()):
+        for occurrence in occurrences:
+            steps.extend(_run_occurrence(path, ref.plan_hash, the_item.id, occurrence, as_of, events))
+        if wait_for_input and deployment_runtime.id:
+            _wait_for_outcome(plan, the_item, path, as_of, logger)
     status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
     logger.info("ND %s: %s, %d bước quá hạn", the_item.number, status.rag.value, len(status.overdue))
     return {
@@ -194,10 +194,46 @@ def content_item(
     }
 
 
+def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurrence, as_of: dt.date, events) -> list[dict[str, Any]]:
+    if occurrence.known_since > as_of:
+        return []
+    steps = []
+    for stage in Stage:
+        common = dict(
+            plan_path=path,
+            plan_hash=plan_hash,
+            item_id=item_id,
+            occurrence_id=occurrence.id,
+            stage=stage.value,
+            as_of=as_of,
+            input_version=_input_version(events, occurrence.id, stage),
+            ledger_id=runtime.ledger().instance_id,
+        )
+        if stage is Stage.COORDINATION and occurrence.counterparts:
+            answers = stage_task.map(
+                counterpart=list(occurrence.counterparts),
+                counterpart_label=[f" · {c}" for c in occurrence.counterparts],
+                **{k: _unmapped(v) for k, v in common.items()},
+            )
+            steps.extend(answers.result())
+        steps.append(stage_task(**common))
+    return steps
+
+
 def _unmapped(value):
     from prefect import unmapped
 
     return unmapped(value)
+
+
+def pause_key(occurrence_id: str, stage: Stage, as_of: dt.date | None = None) -> str:
+    """`main--execution--2023-05-15`; without the date, the prefix `kehoach record` looks for.
+
+    Prefect stores the Resume form under keys derived from the pause key and accepts only lowercase
+    letters, digits and dashes there; plan ids never contain "--", so it separates the parts.
+    """
+    parts = [occurrence_id.replace("_", "-"), stage.value, as_of.isoformat() if as_of else ""]
+    return "--".join(parts)
 
 
 def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
@@ -208,7 +244,11 @@ def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
     status = item_status(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of)
     calendar = working_calendar(plan)
     horizon = calendar.add_working_days(as_of, plan.policy.remind_before_working_days)
-    waiting = [
+    # Resumed, the run starts over: it takes up the pause that fired, whose stage `kehoach record`
+    # may have finished already, rather than waiting again for the next stage.
+    context = FlowRunContext.get()
+    fired = set((context.flow_run.empirical_policy.pause_keys or ()) if context and context.flow_run else ())
+    waiting = [view for view in status.stages if pause_key(view.occurrence.id, view.stage, as_of) in fired] or [
         view
         for view in status.stages
         if not view.finished and view.opens <= as_of and view.due <= horizon
@@ -219,9 +259,10 @@ def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
     view = waiting[0]
     form = run_input_subclass_from_type(outcome_model(plan, item, view.stage))
     if view.stage is Stage.COORDINATION:
-        pending = next(cp for cp, s in view.counterparts.items() if s.value == "invited")
-        form = form.with_initial_data(counterpart=pending)
-    key = f"{view.occurrence.id}/{view.stage.value}/{as_of.isoformat()}"
+        pending = next((cp for cp, s in view.counterparts.items() if s.value == "invited"), None)
+        if pending is not None:
+            form = form.with_initial_data(counterpart=pending)
+    key = pause_key(view.occurrence.id, view.stage, as_of)
     logger.info("Chờ đơn vị nhập kết quả: %s", key)
     given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
     outcome = outcome_payload(given)

@@ -52,36 +52,59 @@ def request(
     return request_record(plan, item, start=start, end=until, counterpart=counterpart, title=title, on=on, actor=actor)
 
 
-def resume_waiting_runs(plan: Plan, item_id: str, occurrence: str, stage: Stage, outcome: dict[str, Any]) -> list[str]:
+def resume_waiting_runs(
+    plan: Plan, item_id: str, occurrence: str, stage: Stage, outcome: dict[str, Any]
+) -> tuple[list[str], list[str]]:
     """Resume content-item runs suspended for this very stage, with the outcome as their input.
+    Returns the resumed run ids and, for runs that could not be resumed, the reason.
 
     Only when a Prefect server is configured (PREFECT_API_URL): the embedded default has no runs
     that outlive the command.
     """
     if not os.environ.get("PREFECT_API_URL"):
-        return []
+        return [], []
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
     from prefect.flow_runs import resume_flow_run
 
+    from flows.content_item import pause_key
+
     item = plan.item(item_id)
-    prefix = f"{occurrence}/{stage.value}/"
-    resumed = []
+    prefix = pause_key(occurrence, stage)
+    resumed: list[str] = []
+    failed: list[str] = []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["content-item"])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
-                tags=FlowRunFilterTags(all_=[f"plan:{plan.id}", f"item:{item.number}"]),
             ),
         )
     for run in runs:
         key = (run.state.state_details.pause_key or "") if run.state else ""
-        if key.startswith(prefix):
-            resume_flow_run(run.id, run_input=outcome)
+        if key.startswith(prefix) and _runs_item(run, plan, item):
+            try:
+                resume_flow_run(run.id, run_input=outcome)
+            except Exception as exc:  # noqa: BLE001 - the outcome is recorded; say why this run was not resumed
+                failed.append(f"{run.id}: {exc}")
+                continue
             resumed.append(str(run.id))
-    return resumed
+    return resumed, failed
+
+
+def _runs_item(run, plan: Plan, item) -> bool:
+    """Whether a content-item run is for this item of this plan: by its tags when plan-run started it,
+    else by its `item` parameter (a run started by hand or from the UI carries no plan or item tag)."""
+    tags = set(run.tags or ())
+    if any(t.startswith("plan:") for t in tags) and f"plan:{plan.id}" not in tags:
+        return False
+    if f"item:{item.number}" in tags:
+        return True
+    try:
+        return plan.item(str((run.parameters or {}).get("item"))).id == item.id
+    except KeyError:
+        return False
 
 
 def describe(stage: Stage, occurrence: str) -> str:

@@ -1,0 +1,463 @@
+"""The append-only ledger of events, on SQLite (default) or PostgreSQL through SQLAlchemy Core.
+
+The schema is versioned by a one-row `kehoach_schema` table and an ordered list of migrations rather
+than Alembic: one table and plain functions, no migration environment to ship with the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import os
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from plan.events import Event, EventKind, NewEvent, PlanRef
+
+UTC = dt.timezone.utc
+
+ENV_DATABASE_URL = "KEHOACH_DATABASE_URL"
+ENV_HOME = "KEHOACH_HOME"
+DEFAULT_HOME = ".kehoach"
+SQLITE_FILE = "ledger.sqlite"
+
+_SUPPORTED = ("sqlite", "postgresql")
+
+# Held for the whole transaction by every writer on PostgreSQL: migrations never race, two appends
+# cannot deadlock on each other's keys, and ids become visible in id order, so a reader that
+# continues `after_id` never skips an event committed late with a smaller id.
+_PG_WRITE_LOCK = 0x6B65686F61636800  # "kehoach\0"
+
+# Execution option marking a write transaction. SQLite then starts it with BEGIN IMMEDIATE, taking
+# the write lock up front (waiting out other writers under busy_timeout) rather than failing with
+# "database is locked" when a transaction that began by reading tries to write.
+_WRITE = "kehoach_write"
+
+
+class LedgerError(Exception):
+    """A ledger problem in plain words for the user; never carries a password."""
+
+
+class _UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes in and out; SQLite stores them naive (in UTC) and we put the zone back."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the ledger only stores aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "kehoach_schema",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# One row naming this database: a ledger recreated at the same path is a different ledger, so
+# anything cached against the old one (Prefect task results) must not be taken for it.
+instance_table = sa.Table(
+    "kehoach_instance",
+    metadata,
+    sa.Column("id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+)
+
+events_table = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("plan_hash", sa.Text, nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("occurrence", sa.Text, nullable=False),
+    sa.Column("stage", sa.Text, nullable=True),
+    sa.Column("counterpart", sa.Text, nullable=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=True),
+    sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("recorded_at", _UTCDateTime(), nullable=False),
+    sa.Column("effective_date", sa.Date, nullable=True),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
+    sa.Index("ix_events_plan_item_occurrence_id", "plan_id", "item", "occurrence", "id"),
+    sa.Index("ix_events_plan_id", "plan_id", "id"),
+    # AUTOINCREMENT: SQLite never hands out an id twice, so `after_id` cursors stay meaningful.
+    sqlite_autoincrement=True,
+)
+
+
+# -- migrations ------------------------------------------------------------------------------------
+# MIGRATIONS[n - 1] takes the database from version n - 1 to version n, inside the transaction that
+# records the new version. Adding a table is one function appended here. A migration that alters an
+# existing table must not rely on the module-level Table (which always describes the newest shape)
+# to build the older one.
+
+
+def _v1_events(conn: Connection) -> None:
+    events_table.create(conn)
+
+
+def _v2_instance(conn: Connection) -> None:
+    instance_table.create(conn)
+    conn.execute(instance_table.insert().values(id=uuid.uuid4().hex, created_at=_utc_now().isoformat()))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# -- the ledger ------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """Append events idempotently and read them back; there is no update and no delete."""
+
+    def __init__(self, url: str | None = None, *, clock: Callable[[], dt.datetime] | None = None):
+        self._url = _resolve_url(url)
+        self._clock = clock or _utc_now
+        self._engine = _make_engine(self._url, self.display_url)
+        try:
+            self._migrate()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @functools.cached_property
+    def instance_id(self) -> str:
+        """A random id given to this database when it was created (stable across connections)."""
+        with self._errors("Không đọc được cơ sở dữ liệu"), self._engine.connect() as conn:
+            return conn.execute(sa.select(instance_table.c.id)).scalar_one()
+
+    @property
+    def display_url(self) -> str:
+        return self._url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.display_url!r})"
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def append(self, ref: PlanRef, events: Sequence[NewEvent]) -> list[Event]:
+        """Record the events in one transaction; keys already recorded are skipped. Returns what was inserted."""
+        if not events:
+            return []
+        recorded_at = self._clock()
+        if recorded_at.tzinfo is None:
+            raise ValueError("the ledger clock must return aware datetimes")
+        recorded_at = recorded_at.astimezone(UTC)
+        plan_id, plan_hash = _nfc(ref.plan_id), ref.plan_hash
+
+        insert = _insert_for(self._engine.dialect.name)
+        inserted: list[Event] = []
+        seen: set[str] = set()
+        with self._errors("Không ghi được sự kiện vào sổ theo dõi"), self._write() as conn:
+            for new in events:
+                row = _row(new, plan_id, plan_hash, recorded_at)
+                # The database would skip a repeated key too; not sending it saves a round trip.
+                if row["idempotency_key"] in seen:
+                    continue
+                seen.add(row["idempotency_key"])
+                # One statement per event: RETURNING then tells exactly which keys were new.
+                stmt = (
+                    insert(events_table)
+                    .values(**row)
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(events_table.c.id)
+                )
+                new_id = conn.execute(stmt).scalar_one_or_none()
+                if new_id is not None:
+                    inserted.append(_event({**row, "id": new_id}))
+        return inserted
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def events(
+        self,
+        plan_id: str,
+        *,
+        item: str | None = None,
+        occurrence: str | None = None,
+        kinds: Iterable[EventKind] | None = None,
+        after_id: int = 0,
+    ) -> list[Event]:
+        """The plan's events, oldest first (by id), narrowed by item, occurrence, kinds and a cursor."""
+        t = events_table
+        query = sa.select(t).where(t.c.plan_id == _nfc(plan_id), t.c.id > after_id)
+        if item is not None:
+            query = query.where(t.c.item == _nfc(item))
+        if occurrence is not None:
+            query = query.where(t.c.occurrence == _nfc(occurrence))
+        if kinds is not None:
+            wanted = sorted({EventKind(k).value for k in kinds})
+            if not wanted:
+                return []
+            query = query.where(t.c.kind.in_(wanted))
+        query = query.order_by(t.c.id)
+        with self._errors("Không đọc được sổ theo dõi"), self._engine.connect() as conn:
+            return [_event(row._mapping) for row in conn.execute(query)]
+
+    def count(self, plan_id: str | None = None) -> int:
+        """How many events are recorded, for one plan or in all."""
+        query = sa.select(sa.func.count()).select_from(events_table)
+        if plan_id is not None:
+            query = query.where(events_table.c.plan_id == _nfc(plan_id))
+        with self._errors("Không đọc được sổ theo dõi"), self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _write(self):
+        return _write_transaction(self._engine)
+
+    def _errors(self, what: str):
+        return _translate_errors(what, self._url, self.display_url)
+
+    def _migrate(self) -> None:
+        # Most connects find the schema current: check without taking the write lock.
+        with self._errors("Không kết nối được cơ sở dữ liệu"), self._engine.connect() as conn:
+            if sa.inspect(conn).has_table(schema_table.name):
+                version = conn.execute(sa.select(schema_table.c.version)).scalar()
+                if version is not None:
+                    self._check_not_newer(version)
+                    if version == len(MIGRATIONS):
+                        return
+        with self._errors("Không cập nhật được lược đồ cơ sở dữ liệu"), self._write() as conn:
+            schema_table.create(conn, checkfirst=True)
+            version = conn.execute(sa.select(schema_table.c.version)).scalar()
+            if version is None:
+                conn.execute(schema_table.insert().values(version=0))
+                version = 0
+            self._check_not_newer(version)
+            for target in range(version + 1, len(MIGRATIONS) + 1):
+                MIGRATIONS[target - 1](conn)
+            if version != len(MIGRATIONS):
+                conn.execute(schema_table.update().values(version=len(MIGRATIONS)))
+
+    def _check_not_newer(self, version: int) -> None:
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"Cơ sở dữ liệu {self.display_url} dùng lược đồ phiên bản {version}, mới hơn phiên bản "
+                f"{len(MIGRATIONS)} mà bản Kehoach này hiểu — hãy nâng cấp Kehoach."
+            )
+
+
+@contextlib.contextmanager
+def _write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction: BEGIN IMMEDIATE on SQLite, the writers' lock on PostgreSQL."""
+    with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+        yield conn
+
+
+@contextlib.contextmanager
+def _translate_errors(what: str, url: URL, display: str) -> Iterator[None]:
+    """Database failures become a LedgerError naming the database and the cause, password removed."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise LedgerError(f"{what} {display}: {_reason(exc, url)}") from exc
+
+
+# -- URLs and engines ------------------------------------------------------------------------------
+
+
+def default_url() -> str:
+    """KEHOACH_DATABASE_URL, else the SQLite file in KEHOACH_HOME (./.kehoach), whose folder is created."""
+    url = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if url:
+        return url
+    home = Path(os.environ.get(ENV_HOME, "").strip() or DEFAULT_HOME).expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"Không tạo được thư mục dữ liệu {home}: {exc.strerror or exc}") from exc
+    return URL.create("sqlite", database=str((home / SQLITE_FILE).resolve())).render_as_string()
+
+
+def _resolve_url(url: str | None) -> URL:
+    text = url if url is not None else default_url()
+    try:
+        parsed = make_url(text)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise LedgerError(
+            f"Địa chỉ cơ sở dữ liệu không hợp lệ: «{_mask_unparsed(text)}» — cần dạng "
+            "sqlite:///đường/dẫn/ledger.sqlite hoặc postgresql+psycopg://người_dùng@máy/tên_csdl"
+        ) from None  # the parser's message repeats the URL, password included
+    # psycopg is the PostgreSQL driver Kehoach ships: a plain postgresql:// URL, or Prefect's
+    # postgresql+asyncpg:// one for the same server, is read as postgresql+psycopg://.
+    if parsed.drivername in ("postgresql", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in _SUPPORTED:
+        raise LedgerError(
+            f"Kehoach chỉ hỗ trợ SQLite và PostgreSQL, không hỗ trợ «{parsed.get_backend_name()}» "
+            f"({parsed.render_as_string(hide_password=True)})"
+        )
+    return parsed
+
+
+def _make_engine(url: URL, display: str) -> Engine:
+    options: dict[str, Any] = {
+        # Readable Vietnamese in the database; NaN is not JSON and PostgreSQL would refuse it anyway.
+        "json_serializer": functools.partial(json.dumps, ensure_ascii=False, allow_nan=False),
+    }
+    if url.get_backend_name() == "postgresql":
+        options["pool_pre_ping"] = True  # long-lived workers outlive server restarts
+    try:
+        engine = sa.create_engine(url, **options)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise LedgerError(f"Thiếu thư viện kết nối cho {display}: {exc}") from None
+    except sa.exc.ArgumentError as exc:
+        raise LedgerError(f"Địa chỉ cơ sở dữ liệu không dùng được: {display} ({_scrub(str(exc), url)})") from None
+    if engine.dialect.name == "sqlite":
+        sa_event.listen(engine, "connect", _sqlite_on_connect)
+        sa_event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL itself needs a lock another process may hold.
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL").fetchall()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # The sqlite3 module (before Python 3.16) emits BEGIN only before DML, so DDL and reads would run
+    # outside the transaction; emit it ourselves, IMMEDIATE when the transaction will write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _insert_for(dialect_name: str):
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect_name]
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return _scrub(" ".join(lines) or type(orig).__name__, url)
+
+
+def _scrub(text: str, url: URL) -> str:
+    password = url.password
+    if password:
+        for form in {str(password), quote(str(password), safe="")}:
+            text = text.replace(form, "***")
+    return text
+
+
+def _mask_unparsed(text: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+
+
+# -- rows and events -------------------------------------------------------------------------------
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def _nfc(value: Any) -> Any:
+    """Text in NFC (a user may paste decomposed Vietnamese), through dicts and lists."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {_nfc(k): _nfc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nfc(v) for v in value]
+    return value
+
+
+def _json_payload(new: NewEvent) -> dict[str, Any]:
+    """The payload as the database will give it back (JSON types, NFC text), or a TypeError naming the key."""
+    try:
+        return json.loads(json.dumps(_nfc(dict(new.payload)), ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"payload of event {new.key!r} is not JSON: {exc}") from exc
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    # Stages and statuses arrive as enums; the column holds their value, never "Stage.EXECUTION".
+    return _nfc(str(value.value if isinstance(value, Enum) else value))
+
+
+def _row(new: NewEvent, plan_id: str, plan_hash: str, recorded_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "plan_id": plan_id,
+        "plan_hash": plan_hash,
+        "item": _nfc(new.item),
+        "occurrence": _nfc(new.occurrence),
+        "stage": _optional_text(new.stage),
+        "counterpart": _optional_text(new.counterpart),
+        "kind": EventKind(new.kind).value,
+        "status": _optional_text(new.status),
+        "payload": _json_payload(new),
+        "actor": _nfc(new.actor),
+        "recorded_at": recorded_at,
+        "effective_date": new.effective_date,
+        "idempotency_key": _nfc(new.key),
+    }
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        key=row["idempotency_key"],
+        item=row["item"],
+        kind=EventKind(row["kind"]),
+        occurrence=row["occurrence"],
+        stage=row["stage"],
+        counterpart=row["counterpart"],
+        status=row["status"],
+        payload=row["payload"],
+        actor=row["actor"],
+        effective_date=row["effective_date"],
+        id=row["id"],
+        plan_id=row["plan_id"],
+        plan_hash=row["plan_hash"],
+        recorded_at=row["recorded_at"],
+    )
