@@ -358,11 +358,33 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     try:
         # busy_timeout first: switching to WAL itself needs a lock another process may hold.
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL").fetchall()
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor, patience: float = 30.0) -> None:
+    """WAL is a property of the file: only the first connection to a new database switches it. That
+    switch can fail at once with "database is locked" when other processes open the new file at the
+    same moment (SQLite does not call the busy handler for it), so wait and retry, as busy_timeout would."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
