@@ -115,7 +115,12 @@ def main() -> None:
             flows, per_child = run_counts(Path(env["PREFECT_HOME"]))
             script = tmp / "bare.py"
             script.write_text(BARE, encoding="utf-8")
-            bare_env = fresh_env(tmp, "bare")
+            # The same Prefect settings `kehoach run` chooses for itself (flows/main_job.py), so the
+            # ratio measures Kehoach's own cost, not a difference in configuration.
+            bare_env = fresh_env(tmp, "bare") | {
+                "PREFECT_LOGGING_TO_API_ENABLED": "false",
+                "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+            }
             wall, rss, err = measure([sys.executable, str(script), ",".join(map(str, per_child))], bare_env)
             bare.append((wall, rss, locked(err)))
             bare_flows, bare_per_child = run_counts(Path(bare_env["PREFECT_HOME"]))

@@ -21,6 +21,11 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+    # The ephemeral API keeps its state in one SQLite file. Two background writers nobody reads in
+    # this mode, run logs and the event feed, contend with the run's own writes and cause
+    # "database is locked" retries; this command prints its own progress instead.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
 
 
 def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario | None, console) -> int:

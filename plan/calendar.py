@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-import holidays
-
 _SATURDAY = 5
 
 
@@ -49,6 +47,8 @@ class WorkingCalendar:
         first = year if self._first_year is None else min(year, self._first_year)
         last = year if self._last_year is None else max(year, self._last_year)
         years = range(first, last + 1)
+        import holidays  # ~80 ms to import: only when a date actually needs the holiday table
+
         official = holidays.country_holidays("VN", years=years, language="vi", observed=True)
         names = {d: unicodedata.normalize("NFC", n) for d, n in official.items()}
         names.update((d, n) for d, n in self._extra_off.items() if d.year in years)

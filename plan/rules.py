@@ -9,9 +9,9 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from plan.model import Item, ItemKind, Plan, Precision, Role, Stage
+from plan.model import Anchor, Item, ItemKind, Plan, Precision, Role, Stage
 from plan.problems import Problem, Severity, at
-from plan.schedule import item_span, stage_due_dates, working_calendar
+from plan.schedule import HOLIDAY_SLACK, item_span, surely_in_order, working_calendar
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -196,21 +196,56 @@ def _kinds_and_windows(plan: Plan) -> Iterator[Problem]:
 
 
 def _stage_order(plan: Plan) -> Iterator[Problem]:
-    calendar = working_calendar(plan)
+    """Stage due dates come in order, for the item's own window and for its occurrences.
+
+    Most pairs are decided by the offsets alone (see schedule.surely_in_order); the holiday calendar
+    is loaded only for the pairs that are close.
+    """
+    calendar = None
+    slack = HOLIDAY_SLACK + len(plan.calendar.days_off) if not plan.calendar.working_days else None
+    issued = plan.document.issued_on
+    reported: set[tuple] = set()
     for i, item in enumerate(plan.items):
         missing = [s for s in Stage if plan.offset(item, s) is None]
         for stage in missing:
             yield at(E, ("items", i, "stages"), f"bước «{stage.value}» không có thời hạn", f"khai báo stage_defaults.{stage.value} hoặc items[{i}].stages.{stage.value}")
         if missing:
             continue
-        dues = stage_due_dates(plan, item, calendar=calendar)
-        if dues is None:  # on request: check the offsets on a one-day occurrence
-            dues = stage_due_dates(plan, item, calendar=calendar, occurrence=(plan.document.issued_on, plan.document.issued_on))
-        ordered = list(Stage)
-        for before, after in zip(ordered, ordered[1:]):
-            if dues[after] < dues[before]:
-                field = ("items", i, "stages", after.value) if item.stages.get(after) else ("stage_defaults", after.value)
-                yield at(E, field, f"nội dung {item.number}: hạn bước «{after.value}» ({dues[after]:%d/%m/%Y}) trước hạn bước «{before.value}» ({dues[before]:%d/%m/%Y})", "thời hạn các bước theo thứ tự chuẩn bị → phối hợp → triển khai → báo cáo")
+        span = item_span(plan, item)
+        checks = [(span, False)] if span is not None else []
+        if span is None or item.recurrence or item.occurrence_stages is not None or item.kind is ItemKind.PROGRAMME:
+            checks.append(((issued, issued), True))  # one occurrence on a single day
+        for (start, end), occurrence in checks:
+            anchors = {Anchor.START: start, Anchor.END: end, Anchor.ISSUED: issued}
+            offsets = {s: plan.offset(item, s, occurrence=occurrence) for s in Stage}
+            gaps = [s for s in Stage if offsets[s] is None]
+            for stage in gaps:
+                if ("missing", i, stage) not in reported:
+                    reported.add(("missing", i, stage))
+                    yield at(E, ("items", i), f"các đợt của nội dung {item.number}: bước «{stage.value}» không có thời hạn", f"khai báo stage_defaults.{stage.value} hoặc items[{i}].occurrence_stages.{stage.value}")
+            if gaps:
+                continue
+            ordered = list(Stage)
+            for before, after in zip(ordered, ordered[1:]):
+                o1, o2 = offsets[before], offsets[after]
+                a1, a2 = anchors[o1.anchor], anchors[o2.anchor]
+                if slack is not None and surely_in_order(a1, o1.working_days, a2, o2.working_days, slack):
+                    continue
+                calendar = calendar or working_calendar(plan)
+                d1, d2 = calendar.add_working_days(a1, o1.working_days), calendar.add_working_days(a2, o2.working_days)
+                if d2 >= d1:
+                    continue
+                if occurrence and item.occurrence_stages is not None and item.occurrence_stages.get(after) is not None:
+                    field = ("items", i, "occurrence_stages", after.value)
+                elif item.stages.get(after) is not None and not (occurrence and item.kind is not ItemKind.ON_REQUEST):
+                    field = ("items", i, "stages", after.value)
+                else:
+                    field = ("stage_defaults", after.value)
+                what = "mỗi đợt của " if occurrence and span is not None else ""
+                message = f"{what}nội dung {item.number}: hạn bước «{after.value}» ({d2:%d/%m/%Y}) trước hạn bước «{before.value}» ({d1:%d/%m/%Y})"
+                if (field, before) not in reported:
+                    reported.add((field, before))
+                    yield at(E, field, message, "thời hạn các bước theo thứ tự chuẩn bị → phối hợp → triển khai → báo cáo")
 
 
 def _reachable(plan: Plan) -> Iterator[Problem]:

@@ -79,3 +79,41 @@ def plan_deadlines(plan: Plan, *, unit: str | None = None) -> list[Deadline]:
 
 def item_parties(item: Item) -> set[str]:
     return {item.lead, *item.coordinating, *item.supporting}
+
+
+# --- ordering without the holiday calendar ---------------------------------------------------
+
+# More weekday days off than Vietnam has in any stretch of 250 working days (11 public holidays a
+# year and their observed days); a plan's own extra days off are added to it.
+HOLIDAY_SLACK = 20
+
+
+def _weekday_index(d: dt.date) -> int:
+    """How many Monday–Friday days come before `d` (1 January of year 1 was a Monday)."""
+    days = d.toordinal() - 1
+    return 5 * (days // 7) + min(days % 7, 5)
+
+
+def _weekday_at(index: int) -> dt.date:
+    return dt.date.fromordinal(7 * (index // 5) + index % 5 + 1)
+
+
+def add_weekdays(d: dt.date, n: int) -> dt.date:
+    """`WorkingCalendar.add_working_days` for a calendar with no holidays at all."""
+    if n > 0:
+        return _weekday_at(_weekday_index(d + dt.timedelta(days=1)) + n - 1)
+    return _weekday_at(_weekday_index(d) + n)
+
+
+def surely_in_order(first: dt.date, first_days: int, second: dt.date, second_days: int, slack: int = HOLIDAY_SLACK) -> bool:
+    """Whether `first + first_days` working days is on or before `second + second_days` whatever the
+    holidays, as long as there are at most `slack` weekday days off and no extra working days.
+
+    Days off only push a count away from its anchor, so weekday arithmetic bounds it from both
+    sides; when the bounds decide, the holiday calendar (slow to load) is not needed at all.
+    """
+    if first <= second and first_days <= second_days:
+        return True  # counting working days never goes backwards in either argument
+    latest_first = add_weekdays(first, first_days + slack) if first_days >= 0 else add_weekdays(first, first_days)
+    earliest_second = add_weekdays(second, second_days) if second_days >= 0 else add_weekdays(second, second_days - slack)
+    return latest_first <= earliest_second
