@@ -88,6 +88,34 @@ instance_table = sa.Table(
     sa.Column("created_at", sa.Text, nullable=False),
 )
 
+# The outbox lives beside the events: a mail is queued in the same database before anything is sent.
+# Its status is operational state (queued → sending → sent | failed) and is updated in place;
+# what happened in the plan stays in `events`.
+outbox_table = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("recipients", sa.JSON, nullable=False),  # {"to": [[email, name]...], "cc": [...]}
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("attachments", sa.JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("permanent", sa.Boolean, nullable=False, default=False),
+    sa.Column("next_attempt_at", _UTCDateTime(), nullable=True),
+    sa.Column("queued_at", _UTCDateTime(), nullable=False),
+    sa.Column("claimed_at", _UTCDateTime(), nullable=True),
+    sa.Column("sent_at", _UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
 events_table = sa.Table(
     "events",
     metadata,
@@ -129,7 +157,11 @@ def _v2_instance(conn: Connection) -> None:
     conn.execute(instance_table.insert().values(id=uuid.uuid4().hex, created_at=_utc_now().isoformat()))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance]
+def _v3_outbox(conn: Connection) -> None:
+    outbox_table.create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -148,6 +180,25 @@ class Ledger:
         except BaseException:
             self._engine.dispose()
             raise
+
+    @property
+    def engine(self) -> Engine:
+        """For the outbox (notifications/outbox.py), which shares this database and its migrations."""
+        return self._engine
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Connection]:
+        """A connection in a transaction, database errors turned into LedgerError. A write
+        transaction takes the write lock first (BEGIN IMMEDIATE on SQLite, the writers' lock on
+        PostgreSQL), so a read-then-update inside it cannot race another writer."""
+        what = "Không ghi được vào cơ sở dữ liệu" if write else "Không đọc được cơ sở dữ liệu"
+        with self._errors(what):
+            if write:
+                with _write_transaction(self._engine) as conn:
+                    yield conn
+            else:
+                with self._engine.connect() as conn, conn.begin():
+                    yield conn
 
     @functools.cached_property
     def instance_id(self) -> str:
