@@ -222,6 +222,45 @@ def _append(book, ref, events):
         raise UserError(f"không ghi được vào sổ (chưa có gì được ghi): {exc}") from None
 
 
+@cli.command("digest")
+@click.option("--as-of", "as_of", callback=_date, metavar="DATE", help="Ngày xét (mặc định: hôm nay, giờ Hà Nội).")
+@click.option("--unit", help="Chỉ thư cho một đơn vị (mã, ví dụ van-phong).")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch.")
+def digest_command(as_of, unit, plan_file) -> None:
+    """Gửi thư tổng hợp tuần cho các đơn vị và Ban Giám đốc (qua hộp thư đi; mặc định vào maildir)."""
+    from flows.main_job import run_digest
+
+    plan = _valid_plan(plan_file, quiet=True)
+    if unit is not None and unit not in {u.id for u in plan.units} | {plan.directors.id}:
+        raise UserError(f"không có đơn vị «{unit}» — cần một mã trong: {', '.join(u.id for u in plan.units)}, {plan.directors.id}")
+    path = plan_file if plan_file is not None else default_plan_path()
+    sys.exit(run_digest(plan, Path(path), as_of, unit, _console()))
+
+
+@cli.group("outbox", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed"]), help="Chỉ thư ở trạng thái này.")
+@click.pass_context
+def outbox_group(ctx, status) -> None:
+    """Hộp thư đi: mọi thư đã xếp hàng, đã gửi hoặc lỗi (số lần thử, lỗi gần nhất, lần thử tới)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flows.runtime import ledger
+    from flows.views import outbox_table
+    from notifications.outbox import Outbox
+
+    entries = Outbox(_open_ledger(ledger)).entries(status)
+    _console().print(outbox_table(entries))
+
+
+@outbox_group.command("retry")
+@click.option("--include-permanent", is_flag=True, help="Thử lại cả thư đã bị từ chối hẳn (ví dụ sau khi sửa địa chỉ).")
+def outbox_retry(include_permanent: bool) -> None:
+    """Thử gửi lại ngay các thư lỗi, không chờ lịch thử lại."""
+    from flows.main_job import deliver_now
+
+    sys.exit(deliver_now(_console(), include_permanent=include_permanent))
+
+
 def _open_ledger(ledger_factory):
     from plan.ledger import LedgerError
 

@@ -180,9 +180,12 @@ def content_item(
     with TagsContext(current_tags=set()):
         for occurrence in occurrences:
             steps.extend(_run_occurrence(path, ref.plan_hash, the_item.id, occurrence, as_of, events))
+        # Mail goes out before the run waits for anyone: an invitation must not wait for a reply.
+        status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
+        _send_coordination_mail(plan, status, as_of, logger)
         if wait_for_input and deployment_runtime.id:
             _wait_for_outcome(plan, the_item, path, as_of, logger)
-    status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
+            status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
     logger.info("ND %s: %s, %d bước quá hạn", the_item.number, status.rag.value, len(status.overdue))
     return {
         "item": the_item.number,
@@ -192,6 +195,17 @@ def content_item(
         "occurrences": [o.id for o in occurrences],
         "steps": steps,
     }
+
+
+def _send_coordination_mail(plan, status, as_of: dt.date, logger) -> None:
+    """Invitations, reminders, overdue notices and escalations this item calls for today."""
+    from flows.mail import deliver_and_check, queue_mail
+    from notifications.coordination import coordination_mails
+
+    mails = coordination_mails(plan, [status], as_of)
+    if mails:
+        queue_mail(plan.id, mails)
+    deliver_and_check(logger)
 
 
 def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurrence, as_of: dt.date, events) -> list[dict[str, Any]]:

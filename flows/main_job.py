@@ -68,7 +68,71 @@ def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario |
     statuses = plan_status(plan, ledger.events(plan.id), as_of)
     console.print(status_table(plan, statuses, as_of))
     console.print(f"Sổ theo dõi: {ledger.display_url}", highlight=False)
+    return run_digest(plan, path, as_of, None, console)
+
+
+def run_digest(plan: Plan, path: Path, as_of: dt.date | None, unit: str | None, console) -> int:
+    """The week's digests through the outbox; says where they went."""
+    _quiet_prefect()
+    from flows import runtime
+    from notifications.settings import MailSettingsError
+
+    as_of = as_of or runtime.today()
+    try:
+        from flows.mail import home, mail_settings
+        from notifications.transport import transport_from_settings
+
+        settings = mail_settings()
+        transport_from_settings(settings, home()).close()  # refuse bad settings before any run starts
+    except MailSettingsError as exc:
+        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
+        return EXIT_INVALID
+    _quiet_prefect()
+    from flows.mail import MailNotDelivered, unit_digest
+
+    try:
+        summary = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
+    except MailNotDelivered as exc:
+        console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
+        return 1
+    where = f"máy chủ SMTP {settings.smtp_host}" if settings.smtp_configured else f"maildir {home() / 'maildir'} (mở bằng Thunderbird, mutt hoặc đọc tệp .eml trong new/)"
+    console.print(
+        f"Thư tổng hợp ngày {as_of:%d/%m/%Y}: {len(summary['queued'])} thư mới, {len(summary['sent'])} thư đã gửi tới {where}"
+        + (f"; {len(summary['retry'])} thư chờ gửi lại (xem `kehoach outbox`)." if summary["retry"] else "."),
+        highlight=False,
+    )
     return EXIT_OK
+
+
+def deliver_now(console, *, include_permanent: bool = False) -> int:
+    """`kehoach outbox retry`: failed mail due now, sent now (no Prefect needed)."""
+    _quiet_prefect()
+    from flows import runtime
+    from flows.mail import home, mail_settings, sender
+    from notifications.outbox import Outbox
+    from notifications.settings import MailSettingsError
+    from notifications.transport import transport_from_settings
+
+    try:
+        settings = mail_settings()
+    except MailSettingsError as exc:
+        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
+        return EXIT_INVALID
+    outbox = Outbox(runtime.ledger())
+    try:
+        transport = transport_from_settings(settings, home())
+    except MailSettingsError as exc:
+        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
+        return EXIT_INVALID
+    reset = outbox.retry_now(include_permanent=include_permanent)
+    try:
+        report = outbox.deliver(transport, sender(settings))
+    finally:
+        transport.close()
+    console.print(f"Thử lại {reset} thư; đã gửi {len(report.sent)}, còn lỗi tạm thời {len(report.retry)}, bị từ chối {len(report.permanent)}.", highlight=False)
+    for key, error in {**report.retry, **report.permanent}.items():
+        console.print(f"  {key}: {error}", highlight=False)
+    return EXIT_OK if not report.retry and not report.permanent else 1
 
 
 def _rag(result: dict):

@@ -94,3 +94,16 @@ def status_table(plan: Plan, statuses, as_of) -> Table:
         values[3] = f"{RAG_MARKS[status.rag.value]} {values[3]}"
         table.add_row(*values)
     return table
+
+
+def outbox_table(entries) -> Table:
+    table = Table(title=f"Hộp thư đi — {len(entries)} thư")
+    for column in ("Trạng thái", "Loại", "Gửi tới", "Tiêu đề", "Lần thử", "Lỗi gần nhất", "Thử lại lúc"):
+        table.add_column(column)
+    labels = {"queued": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "failed": "lỗi"}
+    for entry in entries:
+        status = labels.get(entry.status, entry.status) + (" (hẳn)" if entry.permanent else "")
+        to = ", ".join(a.email if hasattr(a, "email") else str(a) for a in entry.to)
+        retry_at = f"{entry.next_attempt_at:%d/%m %H:%M}" if entry.next_attempt_at and entry.status == "failed" and not entry.permanent else "—"
+        table.add_row(status, entry.kind, _escape(to), _escape(entry.subject), str(entry.attempts), _escape(entry.last_error or "—"), retry_at)
+    return table

@@ -1,0 +1,89 @@
+"""Mail from the flows to a real SMTP server on 127.0.0.1: digests, invitations, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from flows import runtime
+from notifications.outbox import Outbox
+from plan.events import plan_ref
+from plan.load import DEFAULT_PLAN, load_plan
+from plan.scenario import load_scenario, scenario_events
+
+SAMPLE = Path(__file__).resolve().parents[2] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
+WEEK_42 = dt.date(2023, 10, 16)
+
+
+@pytest.fixture(name="plan", scope="module")
+def fixture_plan():
+    return load_plan(DEFAULT_PLAN).plan
+
+
+@pytest.fixture(name="smtp")
+def fixture_smtp(smtp_server, monkeypatch):
+    monkeypatch.setenv("KEHOACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KEHOACH_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("KEHOACH_SMTP_SECURITY", "none")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM", "kehoach@svhtt.hanoi.example")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM_NAME", "Kehoach — Sở Văn hóa và Thể thao Hà Nội")
+    for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return smtp_server
+
+
+def _sample(plan, as_of):
+    scenario, _ = load_scenario(SAMPLE)
+    ledger = runtime.ledger()
+    ledger.append(plan_ref(plan), scenario_events(plan, scenario, ledger.events(plan.id), as_of, actor="kịch bản"))
+
+
+def test_digests_reach_every_unit_and_the_directors_once(prefect_api, kehoach_home, plan, smtp):
+    from flows.mail import unit_digest
+
+    _sample(plan, WEEK_42)
+    unit_digest(as_of=WEEK_42)
+    messages = [r.message for r in smtp.handler.received]
+    recipients = {address for r in smtp.handler.received for address in r.rcpt_tos}
+    expected = {str(e) for u in plan.units for e in u.emails} | {str(e) for e in plan.directors.emails}
+    assert recipients == expected and len(messages) == len(plan.units) + 1
+    one = next(m for m in messages if "Văn phòng Sở" in str(m["Subject"]))
+    assert str(one["Subject"]) == "[Kehoach] Tổng hợp tuần 42/2023 — Văn phòng Sở — Kế hoạch 326/KH-SVHTT"
+    assert one["From"].addresses[0].display_name == "Kehoach — Sở Văn hóa và Thể thao Hà Nội"
+    text = one.get_body(("plain",)).get_content()
+    html = one.get_body(("html",)).get_content()
+    assert "Giao lưu văn hoá quốc tế" in text and "<" not in text
+    assert "Giao lưu văn hoá quốc tế" in html and "<br>" not in html.split("<body", 1)[0]
+    unit_digest(as_of=WEEK_42)
+    assert len(smtp.handler.received) == len(messages), "a second run sends nothing"
+
+
+def test_a_refused_digest_fails_the_run_with_the_reason_and_stays_in_the_outbox(prefect_api, kehoach_home, plan, smtp):
+    from flows.mail import unit_digest
+
+    smtp.handler.fail_data("550 5.7.1 Hộp thư không nhận thư tự động", times=None)
+    state = unit_digest(as_of=WEEK_42, unit="van-phong", return_state=True)
+    assert state.is_failed()
+    assert "550" in str(state.message) or "550" in repr(state.result(raise_on_failure=False))
+    entries = Outbox(runtime.ledger()).entries()
+    assert [(e.status, e.permanent) for e in entries] == [("failed", True)]
+    assert "550" in entries[0].last_error
+
+
+def test_the_coordination_stage_invites_each_embassy_once(prefect_api, kehoach_home, plan, smtp):
+    from flows.content_item import content_item
+
+    as_of = dt.date(2023, 10, 10)
+    content_item("9", as_of=as_of)
+    invited = [r for r in smtp.handler.received if any("embassy.example" in a for a in r.rcpt_tos)]
+    contacts = {str(c.email) for cp in plan.item(9).counterparts for c in plan.counterpart(cp).contacts}
+    assert {a for r in invited for a in r.rcpt_tos if "embassy.example" in a} == contacts
+    letter = invited[0].message
+    body = letter.get_body(("plain",)).get_content()
+    assert body.index("THƯ MỜI PHỐI HỢP") < body.index("INVITATION TO COOPERATE")  # Vietnamese, then English
+    assert "Giao lưu văn hoá quốc tế" in body or "Giao lưu văn hoá quốc tế" in letter.get_body(("html",)).get_content()
+    content_item("9", as_of=dt.date(2023, 10, 11))
+    again = [r for r in smtp.handler.received if any("embassy.example" in a for a in r.rcpt_tos)]
+    assert len(again) == len(invited), "an invitation goes out once, whatever the date"
