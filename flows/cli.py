@@ -237,6 +237,27 @@ def digest_command(as_of, unit, plan_file) -> None:
     sys.exit(run_digest(plan, Path(path), as_of, unit, _console()))
 
 
+@cli.command("report")
+@click.option("--period", metavar="KỲ", help="2023-H1 (6 tháng), 2023-9M (9 tháng), 2023 (năm), 2023-Q3 (quý), 2023-05 (tháng); mặc định kỳ gần nhất đã chốt số liệu.")
+@click.option("--as-of", "as_of", callback=_date, metavar="DATE", help="Ngày báo cáo (mặc định: hôm nay, giờ Hà Nội).")
+@click.option("--number", metavar="SỐ", help="Số văn bản (mặc định để trống cho văn thư điền).")
+@click.option("--no-send", is_flag=True, help="Chỉ lập tệp, không gửi thư cho nơi nhận.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch.")
+def report_command(period, as_of, number, no_send, plan_file) -> None:
+    """Lập báo cáo định kỳ gửi cấp trên (PDF, DOCX, XLSX, biểu đồ) và gửi qua hộp thư đi."""
+    from flows.main_job import run_report
+    from plan.calendar import ReportingPeriod
+
+    plan = _valid_plan(plan_file, quiet=True)
+    if period is not None:
+        try:
+            ReportingPeriod.parse(period)
+        except ValueError as exc:
+            raise UserError(f"--period: {exc}") from None
+    path = plan_file if plan_file is not None else default_plan_path()
+    sys.exit(run_report(plan, Path(path), period, as_of, number, not no_send, _console()))
+
+
 @cli.group("outbox", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed"]), help="Chỉ thư ở trạng thái này.")
 @click.pass_context

@@ -68,7 +68,32 @@ def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario |
     statuses = plan_status(plan, ledger.events(plan.id), as_of)
     console.print(status_table(plan, statuses, as_of))
     console.print(f"Sổ theo dõi: {ledger.display_url}", highlight=False)
-    return run_digest(plan, path, as_of, None, console)
+    code = run_digest(plan, path, as_of, None, console)
+    if code != EXIT_OK:
+        return code
+    return run_report(plan, path, str(as_of.year), as_of, None, True, console)
+
+
+def run_report(plan: Plan, path: Path, period: str | None, as_of: dt.date | None, number: str | None, send: bool, console) -> int:
+    """The periodic report: files written, mail queued; says where they are."""
+    _quiet_prefect()
+    from flows import runtime
+    from flows.mail import MailNotDelivered
+    from flows.report import upward_report
+
+    as_of = as_of or runtime.today()
+    try:
+        result = upward_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
+    except MailNotDelivered as exc:
+        console.print(f"[red]Báo cáo đã lập nhưng thư bị từ chối[/red]: {exc}", highlight=False)
+        return 1
+    files = result["files"]
+    console.print(f"Báo cáo kỳ {result['period']} ({result['events_in_period']} sự kiện trong kỳ):", highlight=False)
+    for kind in ("pdf", "docx", "xlsx"):
+        console.print(f"  {kind.upper()}: {files[kind]}", highlight=False)
+    if send:
+        console.print(f"  Đã gửi {len(result['sent'])} thư cho nơi nhận (xem `kehoach outbox`).", highlight=False)
+    return EXIT_OK
 
 
 def run_digest(plan: Plan, path: Path, as_of: dt.date | None, unit: str | None, console) -> int:

@@ -1,0 +1,77 @@
+"""The upward-report flow on the sample year: files, artifacts' numbers, and the mail to recipients."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flows import runtime
+from plan.events import EventKind, plan_ref
+from plan.load import DEFAULT_PLAN, load_plan
+from plan.scenario import load_scenario, scenario_events
+
+SAMPLE = Path(__file__).resolve().parents[2] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
+YEAR_END = dt.date(2023, 12, 31)
+
+
+@pytest.fixture(name="plan", scope="module")
+def fixture_plan():
+    return load_plan(DEFAULT_PLAN).plan
+
+
+@pytest.fixture(name="smtp")
+def fixture_smtp(smtp_server, monkeypatch):
+    monkeypatch.setenv("KEHOACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KEHOACH_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("KEHOACH_SMTP_SECURITY", "none")
+    for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return smtp_server
+
+
+def _participants_in_window(events, window) -> int:
+    """Independently of reports/: the latest execution outcome per occurrence dated in the window."""
+    latest = {}
+    for event in events:
+        if event.kind == EventKind.OUTCOME and event.stage == "execution" and window[0] <= event.effective_date <= window[1]:
+            latest[(event.item, event.occurrence)] = event
+    return sum(e.payload.get("indicators", {}).get("participants", 0) for e in latest.values())
+
+
+def test_the_annual_report_is_written_and_sent_to_each_recipient_once(prefect_api, kehoach_home, plan, smtp):
+    from flows.report import upward_report
+
+    scenario, _ = load_scenario(SAMPLE)
+    ledger = runtime.ledger()
+    ledger.append(plan_ref(plan), scenario_events(plan, scenario, [], YEAR_END, actor="kịch bản"))
+    result = upward_report(period="2023", as_of=YEAR_END)
+    files = {k: Path(v) for k, v in result["files"].items() if k != "charts"}
+    assert all(f.exists() and f.stat().st_size > 0 for f in files.values())
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+        participants = _participants_in_window(ledger.events(plan.id), (dt.date(2022, 12, 15), dt.date(2023, 12, 14)))
+        assert participants == 42900
+        assert "42.900" in text  # Vietnamese thousands separator
+        assert "/BC-SVHTT" in text and "Đỗ Đình Hồng" in text
+    bodies = {b.id: b for b in plan.bodies}
+    expected_to = {str(e) for r in plan.reporting.recipients for e in bodies[r.body].emails}
+    received = smtp.handler.received
+    assert {r.message["To"].addresses[0].addr_spec for r in received} == expected_to
+    attachments = sorted(p.get_filename() for p in received[0].message.iter_attachments())
+    assert attachments == sorted(f.name for f in files.values())
+    upward_report(period="2023", as_of=YEAR_END)
+    assert len(smtp.handler.received) == len(received), "the report goes to each recipient once"
+
+
+def test_a_period_without_events_still_gives_a_report_that_says_so(prefect_api, kehoach_home, plan, tmp_path):
+    from flows.report import upward_report
+
+    result = upward_report(period="2023-Q1", as_of=dt.date(2023, 3, 31), send=False)
+    assert result["events_in_period"] == 0 and result["sent"] == []
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", result["files"]["pdf"], "-"], capture_output=True, text=True, check=True).stdout
+        assert "chưa ghi nhận" in text

@@ -1,0 +1,481 @@
+"""The report's numbers from the ledger, for the 2023 plan and its sample year (plan/scenarios/…sample.yaml).
+
+Every expected number is computed here again, in plain Python over `ledger.events(...)` and
+`plan.progress.plan_status` (the reference for statuses), and compared with what `aggregate` derives
+in SQL and pandas. Runs on SQLite, and on PostgreSQL too when KEHOACH_TEST_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from plan.calendar import ReportingPeriod
+from plan.events import MAIN, TERMINAL_STAGE, CoordinationStatus, EventKind, NewEvent, StageStatus, plan_ref
+from plan.ledger import Ledger
+from plan.load import load_plan
+from plan.model import STAGE_LABELS, Stage
+from plan.progress import RAG_LABELS, plan_status
+from plan.recording import outcome_record
+from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
+from reports.aggregate import aggregate
+from reports.data import (
+    COUNTERPART_COLUMNS,
+    INDICATOR_COLUMNS,
+    INDICATOR_TOTAL_COLUMNS,
+    ITEM_COLUMNS,
+    LATE_COLUMNS,
+    NOTE_COLUMNS,
+    UNIT_COLUMNS,
+)
+
+D = dt.date
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get("KEHOACH_TEST_POSTGRES_URL", "").strip()
+SAMPLE = SCENARIOS_DIR / "hanoi-svhtt-ttdn-2023.sample.yaml"
+PERIODS = ["2023-H1", "2023-9M", "2023", "2023-Q2", "2023-Q3"]
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", name="plan")
+def fixture_plan():
+    result = load_plan()
+    assert result.plan is not None, [p.render() for p in result.problems]
+    return result.plan
+
+
+@pytest.fixture(
+    scope="module",
+    name="database_url",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="KEHOACH_TEST_POSTGRES_URL is not set"))],
+)
+def fixture_database_url(request, tmp_path_factory):
+    """Makes empty databases: SQLite files, or fresh PostgreSQL schemas dropped at the end."""
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("ledgers")
+        yield lambda name: sa.URL.create("sqlite", database=str(folder / f"{name}.sqlite")).render_as_string()
+        return
+    admin = sa.create_engine(POSTGRES_URL)
+    schemas = []
+
+    def make(name: str) -> str:
+        schema = f"t_{name}_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        schemas.append(schema)
+        return make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+    yield make
+    with admin.begin() as conn:
+        for schema in schemas:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+def _sample_events(plan) -> list[NewEvent]:
+    scenario, problems = load_scenario(SAMPLE)
+    assert scenario is not None, [p.render() for p in problems]
+    return scenario_events(plan, scenario, [], D(2023, 12, 31), actor="x")
+
+
+@pytest.fixture(scope="module", name="ledger")
+def fixture_ledger(plan, database_url):
+    """The sample year, as `kehoach run --scenario` would record it."""
+    with Ledger(database_url("sample")) as ledger:
+        ledger.append(plan_ref(plan), _sample_events(plan))
+        yield ledger
+
+
+@pytest.fixture(scope="module", name="events")
+def fixture_events(plan, ledger):
+    return ledger.events(plan.id)
+
+
+@pytest.fixture(scope="module", name="amended")
+def fixture_amended(plan, database_url):
+    """The sample year plus corrections and blocked stages."""
+    with Ledger(database_url("amended")) as ledger:
+        ref = plan_ref(plan)
+        ledger.append(ref, _sample_events(plan))
+
+        def record(number, stage, data, on, occurrence=None):
+            _, new = outcome_record(plan, plan.item(number), stage, data, ledger.events(plan.id), on=on, actor="vp", occurrence=occurrence)
+            ledger.append(ref, new)
+
+        # Item 7 (executed 12/5, recorded 14/5 with 25,000 participants) is corrected twice: on 1/6
+        # (inside the 6-month window) and on 20/6 (after it).
+        held = {"held_on": "2023-05-12", "indicators": {"events_held": 1, "participants": 25500, "partner_countries": 20, "embassies_engaged": 18}}
+        record(7, Stage.EXECUTION, {**held, "note": "Bổ sung số lượt khách ngày cuối."}, D(2023, 6, 1))
+        held["indicators"]["participants"] = 26000
+        record(7, Stage.EXECUTION, {**held, "note": "Số liệu chính thức của Ban tổ chức."}, D(2023, 6, 20))
+        # Item 5: the proposal is blocked, with a note.
+        record(5, Stage.EXECUTION, {"result": "blocked", "note": "Chưa bố trí được kinh phí thuê tư vấn."}, D(2023, 11, 2))
+        # Item 1, December: coordination blocked by a flow, with the reason on the status only.
+        base = f"{plan.id}/dich-thuat-tin-bai/2023-12/coordination"
+        ledger.append(
+            ref,
+            [
+                NewEvent(f"{base}/t/0", "dich-thuat-tin-bai", EventKind.STAGE_STATUS, "2023-12", "coordination", status="in_progress", effective_date=D(2023, 12, 4)),
+                NewEvent(f"{base}/t/1", "dich-thuat-tin-bai", EventKind.STAGE_STATUS, "2023-12", "coordination", status="blocked", payload={"reason": "Chưa có cộng tác viên dịch tiếng Hàn."}, effective_date=D(2023, 12, 5)),
+            ],
+        )
+        yield ledger
+
+
+def _report(plan, ledger, period: str, as_of: D | None = None):
+    return aggregate(plan, ledger, ReportingPeriod.parse(period), as_of)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: (str(v) if isinstance(v, str) else v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+# -- the numbers, again, in plain Python ----------------------------------------------------------
+
+
+def _in(day: D | None, window: tuple[D, D], as_of: D) -> bool:
+    return day is not None and window[0] <= day <= min(window[1], as_of)
+
+
+def expected_items(plan, events, as_of, window) -> list[dict]:
+    rows = []
+    for status in plan_status(plan, events, as_of):
+        rows.append(
+            {
+                "number": status.item.number,
+                "rag": status.rag.value,
+                "rag_label": RAG_LABELS[status.rag],
+                "occurrences": len(status.occurrences),
+                "stages_total": len(status.stages),
+                "stages_done": sum(v.finished for v in status.stages),
+                "stages_done_in_period": sum(v.finished and _in(v.finished_on, window, as_of) for v in status.stages),
+                "stages_overdue": len(status.overdue),
+            }
+        )
+    return rows
+
+
+def expected_indicators(plan, events, as_of, window) -> tuple[dict, dict]:
+    """Per (item number, indicator) and per indicator: the latest execution outcome in the window, per occurrence."""
+    latest = {}
+    for e in events:
+        if e.kind == EventKind.OUTCOME and e.stage == Stage.EXECUTION and _in(e.effective_date, window, as_of):
+            latest[(e.item, e.occurrence)] = e  # events come in id order
+    per_item, totals = defaultdict(int), defaultdict(int)
+    for (item, _), event in latest.items():
+        for key, value in (event.payload.get("indicators") or {}).items():
+            if isinstance(value, int):
+                per_item[(plan.item(item).number, key)] += value
+                totals[key] += value
+    return dict(per_item), dict(totals)
+
+
+def expected_late(plan, events, as_of) -> list[dict]:
+    known = [e for e in events if e.effective_date is None or e.effective_date <= as_of]
+    rows = []
+    for status in plan_status(plan, events, as_of):
+        for view in status.overdue:
+            mine = [e for e in known if e.item == status.item.id and e.occurrence == view.occurrence.id]
+            notes = [e.payload["note"] for e in mine if e.kind == EventKind.OUTCOME and e.payload.get("note")]
+            on_stage = [e.payload["note"] for e in mine if e.kind == EventKind.OUTCOME and e.stage == view.stage and e.payload.get("note")]
+            reason = (on_stage or notes or [""])[-1]
+            if not reason and view.status is StageStatus.BLOCKED:
+                statuses = [e for e in mine if e.kind == EventKind.STAGE_STATUS and e.stage == view.stage]
+                reason = statuses[-1].payload.get("reason", "")
+            rows.append(
+                {
+                    "item_number": status.item.number,
+                    "short_title": status.item.short_title,
+                    "occurrence": view.occurrence.id,
+                    "stage": view.stage.value,
+                    "stage_label": STAGE_LABELS[view.stage],
+                    "due": view.due,
+                    "working_days_late": view.working_days_late,
+                    "lead": plan.party_name(status.item.lead, short=True),
+                    "reason": reason,
+                }
+            )
+    return sorted(rows, key=lambda r: (r["item_number"], r["due"], list(Stage).index(Stage(r["stage"]))))
+
+
+def expected_counterparts(plan, events, as_of, window) -> dict[str, dict]:
+    known = {(s.item.id, o.id) for s in plan_status(plan, events, as_of) for o in s.occurrences}
+    latest = {}
+    for e in events:
+        if e.kind == EventKind.COUNTERPART_STATUS and e.counterpart and (e.effective_date is None or e.effective_date <= as_of):
+            latest[(e.item, e.occurrence, e.counterpart)] = e
+    table: dict[str, dict] = {}
+    for (item, occurrence, counterpart), e in latest.items():
+        awaiting = e.status == CoordinationStatus.INVITED
+        if (item, occurrence) not in known or not (awaiting or _in(e.effective_date, window, as_of)):
+            continue
+        row = table.setdefault(counterpart, {"items": set(), "confirmed": 0, "declined": 0, "no_answer": 0, "awaiting": 0})
+        row["items"].add(plan.item(item).number)
+        row["awaiting" if awaiting else e.status] += 1
+    return {cp: {**row, "items": ", ".join(map(str, sorted(row["items"])))} for cp, row in table.items()}
+
+
+def expected_notes(plan, events, as_of, window) -> list[tuple]:
+    notes = [
+        (e.effective_date, plan.item(e.item).number, e.id, e.stage, e.actor, e.payload["note"])
+        for e in events
+        if e.kind == EventKind.OUTCOME and e.payload.get("note") and _in(e.effective_date, window, as_of)
+    ]
+    return [(number, stage, day, actor, text) for day, number, _, stage, actor, text in sorted(notes)]
+
+
+# -- the contract ----------------------------------------------------------------------------------
+
+
+def test_tables_have_the_contract_columns_and_categorical_statuses(plan, ledger):
+    data = _report(plan, ledger, "2023")
+    assert list(data.items.columns) == ITEM_COLUMNS
+    assert list(data.indicators.columns) == INDICATOR_COLUMNS
+    assert list(data.indicator_totals.columns) == INDICATOR_TOTAL_COLUMNS
+    assert list(data.units.columns) == UNIT_COLUMNS
+    assert list(data.late.columns) == LATE_COLUMNS
+    assert list(data.counterparts.columns) == COUNTERPART_COLUMNS
+    assert list(data.notes.columns) == NOTE_COLUMNS
+    assert list(data.items["rag"].cat.categories) == ["done", "on_track", "at_risk", "off_track"]
+    assert list(data.items["kind"].cat.categories) == ["recurring", "programme", "event", "on_request", "research"]
+    assert list(data.late["stage"].cat.categories) == ["preparation", "coordination", "execution", "reporting"]
+    assert isinstance(data.notes["stage"].dtype, pd.CategoricalDtype)
+    assert list(data.counterparts["kind"].cat.categories) == ["embassy", "delegation", "partner"]
+    for frame, columns in ((data.items, ["number", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]), (data.indicators, ["item_number", "value"]), (data.units, ["items_led", "items_coordinated", "stages_done", "stages_overdue"])):
+        for column in columns:
+            assert pd.api.types.is_integer_dtype(frame[column]), column
+    assert all(isinstance(d, dt.date) for d in [*data.late["due"], *data.notes["date"]])
+
+
+def test_the_period_is_the_decree_09_data_window_and_statuses_are_as_of_its_last_day(plan, ledger):
+    data = _report(plan, ledger, "2023-H1")
+    assert data.window == (D(2022, 12, 15), D(2023, 6, 14))
+    assert data.as_of == D(2023, 6, 14)
+    assert data.period == ReportingPeriod.parse("2023-H1")
+    assert _report(plan, ledger, "2023-H1", D(2023, 6, 20)).as_of == D(2023, 6, 20)
+
+
+# -- per item ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_rag_and_stage_counts_equal_plan_status(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    got = data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]
+    assert _records(got) == expected_items(plan, events, data.as_of, data.window)
+
+
+def test_items_carry_the_plan_words(plan, ledger):
+    items = _report(plan, ledger, "2023").items.set_index("number")
+    assert items.loc[7, "lead"] == "VP" and items.loc[7, "coordinating"] == "QLNT"
+    assert items.loc[6, "lead"] == "UBND TP. Hà Nội"  # led outside the Department
+    assert items.loc[7, "window"] == "12/05–14/05/2023"
+    assert items.loc[1, "kind"] == "recurring"
+    assert list(items.index) == [i.number for i in plan.items]
+
+
+def test_a_report_after_the_cut_off_takes_statuses_on_its_date(plan, ledger, events):
+    data = _report(plan, ledger, "2023", D(2023, 12, 31))
+    assert _records(data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]) == expected_items(
+        plan, events, D(2023, 12, 31), data.window
+    )
+
+
+# -- indicators ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_indicators_sum_the_executions_inside_the_window(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    per_item, totals = expected_indicators(plan, events, data.as_of, data.window)
+    assert {(r["item_number"], r["indicator"]): r["value"] for r in _records(data.indicators)} == per_item
+    got_totals = data.indicator_totals.set_index("indicator")
+    assert list(got_totals.index) == [i.id for i in plan.indicators]
+    for indicator in plan.indicators:
+        assert got_totals.loc[indicator.id, "value"] == totals.get(indicator.id, 0)
+        assert got_totals.loc[indicator.id, "label"] == indicator.label and got_totals.loc[indicator.id, "unit"] == indicator.unit
+        assert got_totals.loc[indicator.id, "items"] == len({n for (n, key) in per_item if key == indicator.id})
+
+
+def test_participants_in_the_year_and_articles_translated_by_period(plan, ledger):
+    def total(period: str, indicator: str) -> int:
+        return int(_report(plan, ledger, period).indicator_totals.set_index("indicator").loc[indicator, "value"])
+
+    # Items 6 (600), 7 (25,000), 8 (800 and 1,500), 9 (15,000); item 2's 1,200 were recorded on 15/12,
+    # the day after the annual cut-off.
+    assert total("2023", "participants") == 42_900
+    # Translations are recorded on 30/6 (3 months × 18) and 30/11 (5 months × 24): none by 14/6.
+    assert total("2023-H1", "articles_translated") == 0
+    assert total("2023-9M", "articles_translated") == 54
+    assert total("2023", "articles_translated") == 54 + 120
+
+
+def test_a_correction_replaces_the_figures_it_corrects(plan, amended):
+    def participants(period: str) -> int:
+        frame = _report(plan, amended, period).indicators
+        return int(frame[(frame["item_number"] == 7) & (frame["indicator"] == "participants")]["value"].sum())
+
+    assert participants("2023-H1") == 25_500  # the correction of 1/6; the one of 20/6 is after the cut-off
+    assert participants("2023-9M") == 26_000
+    assert participants("2023") == 26_000
+    assert participants("2023-Q3") == 26_000  # corrected on 20/6, inside the third quarter's window (15/6–14/9)
+    totals = _report(plan, amended, "2023").indicator_totals.set_index("indicator")
+    assert totals.loc["participants", "value"] == 42_900 - 25_000 + 26_000
+    assert totals.loc["events_held", "value"] == 4  # not counted twice
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_amended_ledger_still_matches_plan_status_and_plain_sums(plan, amended, period):
+    events = amended.events(plan.id)
+    data = _report(plan, amended, period)
+    assert _records(data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]) == expected_items(
+        plan, events, data.as_of, data.window
+    )
+    per_item, _ = expected_indicators(plan, events, data.as_of, data.window)
+    assert {(r["item_number"], r["indicator"]): r["value"] for r in _records(data.indicators)} == per_item
+    assert _records(data.late) == expected_late(plan, events, data.as_of)
+
+
+# -- late stages ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_late_stages_with_their_reasons(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    assert _records(data.late) == expected_late(plan, events, data.as_of)
+
+
+def test_a_declined_invitation_explains_the_late_coordination(plan, ledger):
+    late = _report(plan, ledger, "2023").late
+    row = late[(late["item_number"] == 9) & (late["stage"] == "coordination")].iloc[0]
+    assert row["occurrence"] == MAIN
+    assert row["reason"] == "Trùng lịch công tác của Đại sứ quán."
+    assert row["due"] == D(2023, 10, 16) and row["lead"] == "VP"
+
+
+def test_blocked_stages_give_their_note_or_the_reason_on_their_status(plan, amended):
+    late = _report(plan, amended, "2023").late.set_index(["item_number", "occurrence", "stage"])
+    assert late.loc[(1, "2023-12", "coordination"), "reason"] == "Chưa có cộng tác viên dịch tiếng Hàn."
+    # Item 5's coordination is late; the only note on the item is the blocked proposal's.
+    assert late.loc[(5, MAIN, "coordination"), "reason"] == "Chưa bố trí được kinh phí thuê tư vấn."
+    items = _report(plan, amended, "2023").items.set_index("number")
+    assert items.loc[5, "rag"] == "off_track"
+
+
+# -- units, counterparts, notes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_units_sum_the_items_they_lead(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    statuses = {s.item.id: s for s in plan_status(plan, events, data.as_of)}
+    expected = []
+    for unit in plan.units:
+        led = [i for i in plan.items if i.lead == unit.id]
+        expected.append(
+            {
+                "unit": unit.id,
+                "short_name": unit.short_name,
+                "name": unit.name,
+                "items_led": len(led),
+                "items_coordinated": sum(unit.id in i.coordinating for i in plan.items),
+                "stages_done": sum(v.finished and _in(v.finished_on, data.window, data.as_of) for i in led for v in statuses[i.id].stages),
+                "stages_overdue": sum(len(statuses[i.id].overdue) for i in led),
+            }
+        )
+    assert _records(data.units) == expected
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_counterparts_by_their_latest_answer(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    got = {r.pop("counterpart"): r for r in _records(data.counterparts)}
+    for counterpart, row in got.items():
+        assert row.pop("name") == (plan.counterpart(counterpart).short_name or plan.counterpart(counterpart).name)
+        assert row.pop("kind") == plan.counterpart(counterpart).kind.value
+    assert got == expected_counterparts(plan, events, data.as_of, data.window)
+    order = [c.id for c in plan.counterparts]
+    assert list(data.counterparts["counterpart"]) == sorted(got, key=order.index)
+
+
+def test_canada_declined_item_9(plan, ledger):
+    year = _report(plan, ledger, "2023").counterparts.set_index("counterpart")
+    assert year.loc["dsq-canada", ["confirmed", "declined", "no_answer", "awaiting"]].tolist() == [0, 1, 0, 0]
+    assert year.loc["dsq-canada", "items"] == "9"
+    assert year.loc["dsq-phap", "items"] == "6, 9" and year.loc["dsq-phap", "confirmed"] == 2
+    assert "dsq-canada" not in set(_report(plan, ledger, "2023-H1").counterparts["counterpart"])
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_notes_written_inside_the_window(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    got = [(r["item_number"], r["stage"], r["date"], r["actor"], r["text"]) for r in _records(data.notes)]
+    assert got == expected_notes(plan, events, data.as_of, data.window)
+    assert list(data.notes["stage_label"]) == [STAGE_LABELS[Stage(s)] for s in data.notes["stage"]]
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_events_in_period_counts_every_event_dated_in_the_window(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    assert data.events_in_period == sum(_in(e.effective_date, data.window, data.as_of) for e in events) > 0
+    assert not data.empty
+
+
+# -- nothing to report ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", ["2022", "2023-Q1"])
+def test_a_period_without_events_gives_an_empty_but_valid_report(plan, ledger, events, period):
+    data = _report(plan, ledger, period)
+    assert data.empty and data.events_in_period == 0
+    assert len(data.items) == len(plan.items)
+    assert _records(data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]) == expected_items(
+        plan, events, data.as_of, data.window
+    )
+    assert (data.items["stages_done_in_period"] == 0).all()
+    assert data.indicators.empty and list(data.indicators.columns) == INDICATOR_COLUMNS
+    assert (data.indicator_totals["value"] == 0).all() and (data.indicator_totals["items"] == 0).all()
+    assert len(data.indicator_totals) == len(plan.indicators)
+    assert data.counterparts.empty and list(data.counterparts.columns) == COUNTERPART_COLUMNS
+    assert data.notes.empty and list(data.notes.columns) == NOTE_COLUMNS
+    assert (data.units["stages_done"] == 0).all()
+    assert _records(data.late) == expected_late(plan, events, data.as_of)
+
+
+def test_an_empty_ledger_gives_a_valid_report(plan, database_url):
+    with Ledger(database_url("empty")) as ledger:
+        data = _report(plan, ledger, "2023")
+    assert data.empty
+    assert list(data.items.columns) == ITEM_COLUMNS and len(data.items) == len(plan.items)
+    assert data.indicators.empty and data.counterparts.empty and data.notes.empty
+    assert _records(data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]) == expected_items(
+        plan, [], data.as_of, data.window
+    )
+
+
+def test_other_plans_events_are_left_out(plan, database_url):
+    from plan.events import PlanRef
+
+    with Ledger(database_url("two_plans")) as ledger:
+        events = _sample_events(plan)
+        ledger.append(PlanRef("another-plan", "0" * 16), [NewEvent("other/" + e.key, e.item, e.kind, e.occurrence, e.stage, e.counterpart, e.status, e.payload, e.actor, e.effective_date) for e in events])
+        data = _report(plan, ledger, "2023")
+    assert data.empty and data.indicators.empty
+
+
+def test_reports_never_import_prefect():
+    code = "import sys, reports.aggregate; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
