@@ -160,7 +160,7 @@ def _read(conn: Connection, plan: Plan, as_of: dt.date, in_period: tuple[dt.date
         sa.case((is_opened, _day_number(conn, t.c.payload["start"].as_string(), text=True))).label("start"),
         sa.case((is_opened, _day_number(conn, t.c.payload["end"].as_string(), text=True))).label("end"),
         sa.case((is_outcome, note)).label("note"),
-        sa.case((execution, t.c.payload["indicators"])).label("indicators"),
+        sa.case((execution, t.c.payload["indicators"].as_string())).label("indicators"),  # JSON text: parsed at once below
     ).where(known, sa.or_(is_opened, execution, sa.and_(is_outcome, note.is_not(None), note != "")))
 
     count = sa.select(sa.func.count()).where(this_plan, in_window)
@@ -236,12 +236,11 @@ def _ints(values: pd.Series) -> np.ndarray:
 class _PlanTables:
     items: pd.DataFrame  # one row per item, in plan order (row = item position)
     offsets: np.ndarray  # [item, 0 own window | 1 an occurrence, stage] -> (anchor code, working days)
-    occurrences: pd.DataFrame  # the plan's own occurrences (main, months): item, occurrence, start, end, known
+    occurrences: pd.DataFrame  # the plan's own occurrences (main, months): item, occurrence, start, end
 
 
 def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
     names = {p.id: (getattr(p, "short_name", None) or p.name) for p in (*plan.units, *plan.bodies, plan.directors, plan.department)}
-    issued = plan.document.issued_on
     rows, offsets, occurrences = [], [], []
     months: dict[tuple[dt.date, dt.date], list] = {}  # monthly items with the same window share their months
     for position, item in enumerate(plan.items):
@@ -268,14 +267,14 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
             continue
         if item.recurrence:
             if span not in months:
-                months[span] = [(o.id, o.start, o.end, o.known_since) for o in item_occurrences(plan, item, [], as_of)]
+                months[span] = [(o.id, o.start, o.end) for o in item_occurrences(plan, item, [], as_of)]
             found = months[span]
         else:
-            found = [(MAIN, span[0], span[1], min(issued, span[0]))]
-        occurrences += [(position, ident, start.toordinal(), end.toordinal(), known.toordinal()) for ident, start, end, known in found]
+            found = [(MAIN, *span)]
+        occurrences += [(position, ident, start.toordinal(), end.toordinal()) for ident, start, end in found]
     items = pd.DataFrame(rows, columns=["number", "id", "short_title", "title", "kind", "window", "lead", "coordinating", "lead_id", "coordinating_ids"])
     items["kind"] = items["kind"].astype(KIND_DTYPE)
-    occ = pd.DataFrame(occurrences, columns=["item", "occurrence", "start", "end", "known"]).astype({"occurrence": object})
+    occ = pd.DataFrame(occurrences, columns=["item", "occurrence", "start", "end"]).astype({"occurrence": object})
     return _PlanTables(items, np.array(offsets, dtype=np.int64).reshape(len(plan.items), 2, len(STAGES), 2), occ)
 
 
@@ -299,7 +298,7 @@ class _Keys:
 class _Views:
     """Every stage of every known occurrence (arrays shaped occurrences × stages), as item_status sees them."""
 
-    occ: pd.DataFrame  # item (position), occurrence, start, end, known, main, key
+    occ: pd.DataFrame  # item (position), occurrence, start, end, main, key
     due: np.ndarray
     code: np.ndarray  # position in StageStatus
     status_id: np.ndarray  # id of the latest status event, 0 when none
@@ -310,7 +309,15 @@ class _Views:
     severity: np.ndarray  # 1 on track, 2 at risk, 3 off track: positions in RAG_ORDER
 
 
-def _build(plan, period, as_of, window, in_period, raw: _Raw, status_reasons: Callable[[list[int]], dict[int, str]]) -> ReportData:
+def _build(
+    plan: Plan,
+    period: ReportingPeriod,
+    as_of: dt.date,
+    window: tuple[dt.date, dt.date],
+    in_period: tuple[dt.date, dt.date],
+    raw: _Raw,
+    status_reasons: Callable[[list[int]], dict[int, str]],
+) -> ReportData:
     tables = _plan_tables(plan, as_of)
     items = tables.items
     item_ids = pd.Index(items["id"])
@@ -318,7 +325,7 @@ def _build(plan, period, as_of, window, in_period, raw: _Raw, status_reasons: Ca
 
     states, details = raw.states, raw.details
     kind = details["kind"].to_numpy()
-    opened = details[kind == EventKind.OCCURRENCE_OPENED.value]
+    opened = details.loc[kind == EventKind.OCCURRENCE_OPENED.value, ["item", "occurrence", "start", "end"]]
     keys = _Keys(tables.occurrences["occurrence"], states["occurrence"], details["occurrence"])
 
     # Occurrences as item_occurrences lists them: the plan's, then the sessions and requests opened by as_of.
@@ -329,7 +336,6 @@ def _build(plan, period, as_of, window, in_period, raw: _Raw, status_reasons: Ca
             "occurrence": opened["occurrence"],
             "start": recorded_start,
             "end": np.where(_ints(opened["end"]) > 0, _ints(opened["end"]) + _DAY0, recorded_start),
-            "known": np.where(_ints(opened["day"]) > 0, _ints(opened["day"]) + _DAY0, recorded_start),
         }
     )
     recorded["key"] = keys.of(recorded["item"].to_numpy(), opened["occurrence"])
@@ -384,7 +390,9 @@ def _build(plan, period, as_of, window, in_period, raw: _Raw, status_reasons: Ca
         }
     )
     executions = is_outcome & (details["stage"] == Stage.EXECUTION.value).to_numpy() & (day >= start) & (day <= end)
-    indicators, totals = _indicators(plan, items, details[executions], details_item[executions], details_key[executions])
+    indicators, totals = _indicators(
+        plan, items, details["id"].to_numpy(dtype=np.int64)[executions], details["indicators"].to_numpy()[executions], details_item[executions], details_key[executions]
+    )
 
     return ReportData(
         plan=plan,
@@ -443,7 +451,7 @@ def _views(plan: Plan, tables: _PlanTables, occ: pd.DataFrame, rows: np.ndarray,
     return _Views(occ, due, code, np.where(seen, packed // _ID_SHIFT, 0), finished, finished_on, late, overdue, severity)
 
 
-def _late(items: pd.DataFrame, views: _Views, notes: pd.DataFrame, status_reasons) -> pd.DataFrame:
+def _late(items: pd.DataFrame, views: _Views, notes: pd.DataFrame, status_reasons: Callable[[list[int]], dict[int, str]]) -> pd.DataFrame:
     """Stages not finished and past due on as_of, with the reason people gave."""
     occ = views.occ
     row, stage = np.nonzero(views.overdue)
@@ -489,13 +497,15 @@ def _reasons(keys: np.ndarray, stages: np.ndarray, notes: pd.DataFrame) -> np.nd
     return reason
 
 
-def _indicators(plan: Plan, items: pd.DataFrame, executions: pd.DataFrame, item: np.ndarray, key: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _indicators(plan: Plan, items: pd.DataFrame, ids: np.ndarray, texts: np.ndarray, item: np.ndarray, key: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The latest execution outcome in the period of each occurrence (a correction replaces what it
-    corrects): its indicators summed per item, and over all items."""
+    corrects): its indicators summed per item, and over all items. The outcomes come as arrays: event
+    ids, `indicators` JSON texts, item positions and occurrence keys."""
     catalogue = plan.indicators
-    latest = pd.Series(executions["id"].to_numpy(dtype=np.int64)).groupby(key).idxmin().to_numpy() if len(key) else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((ids, key))  # by occurrence, then id: the last of each run is the latest
+    latest = order[np.r_[key[order][1:] != key[order][:-1], True]] if len(order) else order
     latest = latest[item[latest] >= 0]
-    values = _indicator_values(executions["indicators"].to_numpy()[latest], [i.id for i in catalogue])
+    values = _indicator_values(texts[latest], [i.id for i in catalogue])
     counted = ~np.isnan(values)
     sums = np.zeros((len(items), len(catalogue)))
     given = np.zeros((len(items), len(catalogue)), dtype=np.int64)
@@ -524,14 +534,13 @@ def _indicators(plan: Plan, items: pd.DataFrame, executions: pd.DataFrame, item:
     return per_item[INDICATOR_COLUMNS], totals[INDICATOR_TOTAL_COLUMNS]
 
 
-def _indicator_values(payloads: np.ndarray, catalogue: list[str]) -> np.ndarray:
-    """The `indicators` objects as a matrix (rows × catalogue), NaN where not given; whole numbers only,
-    as item_status counts. SQLite gives JSON text (parsed here in one go), PostgreSQL dicts."""
-    if not len(payloads):
+def _indicator_values(texts: np.ndarray, catalogue: list[str]) -> np.ndarray:
+    """The `indicators` objects (JSON text, None when absent) as a matrix rows × catalogue, NaN where
+    not given; whole numbers only, as item_status counts. One parse for all the rows."""
+    if not len(texts):
         return np.zeros((0, len(catalogue)))
-    if any(isinstance(p, str) for p in payloads):
-        payloads = json.loads("[" + ",".join(p if isinstance(p, str) else json.dumps(p) for p in payloads) + "]")
-    records = [p if isinstance(p, dict) else {} for p in payloads]
+    parsed = json.loads("[" + ",".join(t if isinstance(t, str) else "null" for t in texts) + "]")
+    records = [p if isinstance(p, dict) else {} for p in parsed]
     values = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     return np.where(values == np.floor(values), values, np.nan)
 

@@ -7,6 +7,7 @@ in SQL and pandas. Runs on SQLite, and on PostgreSQL too when KEHOACH_TEST_POSTG
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -21,12 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from plan.calendar import ReportingPeriod
-from plan.events import MAIN, TERMINAL_STAGE, CoordinationStatus, EventKind, NewEvent, StageStatus, plan_ref
+from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus, plan_ref
 from plan.ledger import Ledger
 from plan.load import load_plan
 from plan.model import STAGE_LABELS, Stage
 from plan.progress import RAG_LABELS, plan_status
-from plan.recording import outcome_record
+from plan.recording import outcome_record, request_record
 from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
 from reports.aggregate import aggregate
 from reports.data import (
@@ -92,7 +93,7 @@ def _sample_events(plan) -> list[NewEvent]:
 
 @pytest.fixture(scope="module", name="ledger")
 def fixture_ledger(plan, database_url):
-    """The sample year, as `kehoach run --scenario` would record it."""
+    """The sample year: the scenario's outcomes and requests, replayed without any flow run."""
     with Ledger(database_url("sample")) as ledger:
         ledger.append(plan_ref(plan), _sample_events(plan))
         yield ledger
@@ -120,8 +121,11 @@ def fixture_amended(plan, database_url):
         record(7, Stage.EXECUTION, {**held, "note": "Bổ sung số lượt khách ngày cuối."}, D(2023, 6, 1))
         held["indicators"]["participants"] = 26000
         record(7, Stage.EXECUTION, {**held, "note": "Số liệu chính thức của Ban tổ chức."}, D(2023, 6, 20))
-        # Item 5: the proposal is blocked, with a note.
+        # Item 5: a note on its (late) coordination, then the proposal is blocked, with a later note.
+        ledger.append(ref, [_note("de-an-cong-nghiep-van-hoa", Stage.COORDINATION, "Chưa xác định được đối tác phối hợp.", D(2023, 6, 1))])
         record(5, Stage.EXECUTION, {"result": "blocked", "note": "Chưa bố trí được kinh phí thuê tư vấn."}, D(2023, 11, 2))
+        # Item 2: a note on its preparation only; its coordination is late.
+        ledger.append(ref, [_note("giao-luu-the-thao", Stage.PREPARATION, "Đã xin ý kiến Ban Giám đốc về kinh phí.", D(2023, 6, 2))])
         # Item 1, December: coordination blocked by a flow, with the reason on the status only.
         base = f"{plan.id}/dich-thuat-tin-bai/2023-12/coordination"
         ledger.append(
@@ -132,6 +136,25 @@ def fixture_amended(plan, database_url):
             ],
         )
         yield ledger
+
+
+@pytest.fixture(scope="module", name="blocked")
+def fixture_blocked(plan, database_url):
+    """Item 9's preparation blocked on 1/6 and Belgium invited the same day, never answering; a course of item 3."""
+    with Ledger(database_url("blocked")) as ledger:
+        ref = plan_ref(plan)
+        _, new = outcome_record(plan, plan.item(9), Stage.PREPARATION, {"result": "blocked", "note": "Chờ phê duyệt địa điểm."}, [], on=D(2023, 6, 1), actor="vp")
+        key = f"{plan.id}/giao-luu-van-hoa-quoc-te/main/coordination/dsq-bi/0/invited"
+        invited = NewEvent(key, "giao-luu-van-hoa-quoc-te", EventKind.COUNTERPART_STATUS, MAIN, "coordination", "dsq-bi", "invited", {"reason": "gửi thư mời"}, effective_date=D(2023, 6, 1))
+        # Item 3: a five-day course, scheduled and then left alone.
+        course = request_record(plan, plan.item(3), start=D(2023, 9, 4), end=D(2023, 9, 8), title="Khóa bồi dưỡng kỹ năng", on=D(2023, 8, 20), actor="tcpc")
+        ledger.append(ref, [*new, invited, course])
+        yield ledger
+
+
+def _note(item: str, stage: Stage, text: str, on: D) -> NewEvent:
+    """A note given with an outcome that changes no status."""
+    return NewEvent(f"test/{item}/{stage.value}/{on}", item, EventKind.OUTCOME, MAIN, stage.value, payload={"note": text}, actor="vp", effective_date=on)
 
 
 def _report(plan, ledger, period: str, as_of: D | None = None):
@@ -277,6 +300,19 @@ def test_rag_and_stage_counts_equal_plan_status(plan, ledger, events, period):
     assert _records(got) == expected_items(plan, events, data.as_of, data.window)
 
 
+def test_statuses_on_any_day_of_the_year_equal_plan_status(plan, ledger, events, blocked):
+    """Week by week through the year and after it: on track, due soon, a little late, long late, done."""
+    seen = set()
+    for source, source_events in ((ledger, events), (blocked, blocked.events(plan.id))):
+        for as_of in pd.date_range("2023-03-01", "2024-01-20", freq="6D").date:
+            data = _report(plan, source, "2023", as_of)
+            columns = ["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]
+            assert _records(data.items[columns]) == expected_items(plan, source_events, as_of, data.window), as_of
+            assert _records(data.late) == expected_late(plan, source_events, as_of), as_of
+            seen |= set(data.items["rag"])
+    assert seen == {"done", "on_track", "at_risk", "off_track"}
+
+
 def test_items_carry_the_plan_words(plan, ledger):
     items = _report(plan, ledger, "2023").items.set_index("number")
     assert items.loc[7, "lead"] == "VP" and items.loc[7, "coordinating"] == "QLNT"
@@ -365,13 +401,36 @@ def test_a_declined_invitation_explains_the_late_coordination(plan, ledger):
     assert row["due"] == D(2023, 10, 16) and row["lead"] == "VP"
 
 
-def test_blocked_stages_give_their_note_or_the_reason_on_their_status(plan, amended):
+def test_the_reason_is_the_stages_note_else_its_occurrences_else_its_blocked_status(plan, amended):
     late = _report(plan, amended, "2023").late.set_index(["item_number", "occurrence", "stage"])
+    # Item 5: its coordination's own note wins over the later note on the blocked proposal.
+    assert late.loc[(5, MAIN, "coordination"), "reason"] == "Chưa xác định được đối tác phối hợp."
+    # Item 2: no note on the coordination; the latest on the occurrence is its preparation's.
+    assert late.loc[(2, MAIN, "coordination"), "reason"] == "Đã xin ý kiến Ban Giám đốc về kinh phí."
+    # Item 1, December: blocked with no note at all: the reason recorded with the status.
     assert late.loc[(1, "2023-12", "coordination"), "reason"] == "Chưa có cộng tác viên dịch tiếng Hàn."
-    # Item 5's coordination is late; the only note on the item is the blocked proposal's.
-    assert late.loc[(5, MAIN, "coordination"), "reason"] == "Chưa bố trí được kinh phí thuê tư vấn."
-    items = _report(plan, amended, "2023").items.set_index("number")
-    assert items.loc[5, "rag"] == "off_track"
+    assert late.loc[(1, "2023-11", "coordination"), "reason"] == ""
+
+
+def test_a_blocked_stage_puts_an_item_off_track_before_anything_is_late(plan, blocked):
+    events = blocked.events(plan.id)
+    data = _report(plan, blocked, "2023-H1")
+    assert _records(data.items[["number", "rag", "rag_label", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]]) == expected_items(
+        plan, events, data.as_of, data.window
+    )
+    items = data.items.set_index("number")
+    assert items.loc[9, "rag"] == "off_track" and items.loc[9, "stages_overdue"] == 0
+
+
+@pytest.mark.parametrize("period", ["2023-H1", "2023-Q3", "2023"])
+def test_an_unanswered_invitation_is_awaited_in_every_later_report(plan, blocked, period):
+    events = blocked.events(plan.id)
+    data = _report(plan, blocked, period)
+    got = {r.pop("counterpart"): r for r in _records(data.counterparts)}
+    for row in got.values():
+        del row["name"], row["kind"]
+    assert got == expected_counterparts(plan, events, data.as_of, data.window)
+    assert got["dsq-bi"] == {"items": "9", "confirmed": 0, "declined": 0, "no_answer": 0, "awaiting": 1}  # invited on 1/6
 
 
 # -- units, counterparts, notes ------------------------------------------------------------------------
@@ -465,14 +524,17 @@ def test_an_empty_ledger_gives_a_valid_report(plan, database_url):
     )
 
 
-def test_other_plans_events_are_left_out(plan, database_url):
-    from plan.events import PlanRef
-
-    with Ledger(database_url("two_plans")) as ledger:
+def test_other_plans_events_are_left_out(plan, ledger, database_url):
+    with Ledger(database_url("two_plans")) as shared:
         events = _sample_events(plan)
-        ledger.append(PlanRef("another-plan", "0" * 16), [NewEvent("other/" + e.key, e.item, e.kind, e.occurrence, e.stage, e.counterpart, e.status, e.payload, e.actor, e.effective_date) for e in events])
-        data = _report(plan, ledger, "2023")
-    assert data.empty and data.indicators.empty
+        shared.append(PlanRef("another-plan", "0" * 16), [dataclasses.replace(e, key=f"other/{e.key}") for e in events])
+        assert _report(plan, shared, "2023").empty
+        shared.append(plan_ref(plan), events)
+        both = _report(plan, shared, "2023")
+    alone = _report(plan, ledger, "2023")
+    assert both.events_in_period == alone.events_in_period
+    for name in ("items", "indicators", "indicator_totals", "units", "late", "counterparts", "notes"):
+        assert _records(getattr(both, name)) == _records(getattr(alone, name)), name
 
 
 def test_reports_never_import_prefect():
