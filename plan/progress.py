@@ -13,7 +13,6 @@ from typing import Any
 from plan.calendar import WorkingCalendar
 from plan.events import (
     ANSWERED,
-    SYSTEM_ACTOR,
     TERMINAL_STAGE,
     CoordinationStatus,
     Event,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows import runtime
+from plan.load import DEFAULT_PLAN, load_plan
 
 
 @pytest.fixture(name="prefect_api", scope="session")
@@ -26,3 +27,21 @@ def fixture_kehoach_home(tmp_path, monkeypatch):
     runtime.reset()
     yield tmp_path / "kehoach"
     runtime.reset()
+
+
+@pytest.fixture(name="plan", scope="session")
+def fixture_plan():
+    return load_plan(DEFAULT_PLAN).plan
+
+
+@pytest.fixture(name="smtp")
+def fixture_smtp(smtp_server, monkeypatch):
+    """The flows' mail goes to the SMTP server of tests/conftest.py (plain, on 127.0.0.1)."""
+    monkeypatch.setenv("KEHOACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KEHOACH_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("KEHOACH_SMTP_SECURITY", "none")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM", "kehoach@svhtt.hanoi.example")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM_NAME", "Kehoach — Sở Văn hóa và Thể thao Hà Nội")
+    for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return smtp_server

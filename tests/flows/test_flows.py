@@ -15,17 +15,12 @@ import pytest
 
 from flows import runtime
 from plan.events import EventKind, plan_ref
-from plan.load import DEFAULT_PLAN, load_plan
 from plan.progress import Rag, plan_status
 from plan.scenario import load_scenario, scenario_events
 
 SAMPLE = Path(__file__).resolve().parents[2] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
 YEAR_END = dt.date(2023, 12, 31)
 
-
-@pytest.fixture(name="plan", scope="module")
-def fixture_plan():
-    return load_plan(DEFAULT_PLAN).plan
 
 
 def _apply_sample(plan, as_of):

@@ -5,33 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 
 from flows import runtime
 from notifications.outbox import Outbox
 from plan.events import plan_ref
-from plan.load import DEFAULT_PLAN, load_plan
 from plan.scenario import load_scenario, scenario_events
 
 SAMPLE = Path(__file__).resolve().parents[2] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
 WEEK_42 = dt.date(2023, 10, 16)
 
 
-@pytest.fixture(name="plan", scope="module")
-def fixture_plan():
-    return load_plan(DEFAULT_PLAN).plan
-
-
-@pytest.fixture(name="smtp")
-def fixture_smtp(smtp_server, monkeypatch):
-    monkeypatch.setenv("KEHOACH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("KEHOACH_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("KEHOACH_SMTP_SECURITY", "none")
-    monkeypatch.setenv("KEHOACH_MAIL_FROM", "kehoach@svhtt.hanoi.example")
-    monkeypatch.setenv("KEHOACH_MAIL_FROM_NAME", "Kehoach — Sở Văn hóa và Thể thao Hà Nội")
-    for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    return smtp_server
 
 
 def _sample(plan, as_of):
