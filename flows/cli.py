@@ -282,6 +282,33 @@ def outbox_retry(include_permanent: bool) -> None:
     sys.exit(deliver_now(_console(), include_permanent=include_permanent))
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ nghe của máy chủ Prefect (API và giao diện). Chỉ đổi khi đã có HTTPS phía trước (xem README).")
+@click.option("--port", default=4200, show_default=True, type=click.IntRange(1, 65535), help="Cổng của máy chủ Prefect.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Số worker chạy các lượt của work pool kehoach trên máy này.")
+@click.option("--worker-limit", default=4, show_default=True, type=int, help="Số lượt chạy cùng lúc tối đa của mỗi worker.")
+@click.option("--no-deploy", is_flag=True, help="Không chạy lại prefect deploy --all (giữ các deployment đang có).")
+def serve_command(host: str, port: int, workers: int, worker_limit: int, no_deploy: bool) -> None:
+    """Chạy cho cả nhóm: máy chủ Prefect (có mật khẩu), work pool, các deployment và worker; Ctrl-C để dừng."""
+    from flows import serve
+    from flows.team_stack import StackError, find_project, layout
+
+    project = find_project(Path.cwd())
+    if project is None:
+        raise UserError("Không tìm thấy prefect.yaml: chạy kehoach serve từ thư mục mã nguồn Kehoach")
+    try:
+        home = Path(os.environ.get("KEHOACH_HOME", "").strip() or ".kehoach").expanduser().resolve()
+        stack = layout(os.environ, host=host, port=port, workers=workers, worker_limit=worker_limit,
+                       project=project, stored_auth=serve.stored_auth(home))
+        code = serve.serve(stack, lambda line: click.echo(line), setup=not no_deploy)
+    except StackError as exc:
+        raise UserError(str(exc)) from None
+    except serve.ServeFailed as exc:
+        click.echo(f"Lỗi: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code)
+
+
 def _open_ledger(ledger_factory):
     from plan.ledger import LedgerError
 

@@ -1,0 +1,268 @@
+"""What `kehoach serve` starts, decided from the environment without starting anything.
+
+A team machine runs the Prefect server (API and UI), the `kehoach` work pool with the deployments of
+prefect.yaml, and one or more process workers. Where their state lives:
+
+- KEHOACH_HOME (./.kehoach): the ledger (unless KEHOACH_DATABASE_URL), the server's PREFECT_HOME
+  (`prefect/`), the logs of what `serve` started (`logs/`), the API password (`server-auth`) and
+  `serve.env`, the settings other shells source to use this server.
+- Prefect's database: PREFECT_API_DATABASE_CONNECTION_URL when set; else, when the ledger is on
+  PostgreSQL, a database of its own on the same server, `<ledger database>_prefect` (Prefect has
+  tables of its own named like the ledger's, so they never share one database); else SQLite in
+  PREFECT_HOME.
+- Access: Prefect's basic auth is always on. The credentials are KEHOACH_SERVER_AUTH or
+  PREFECT_SERVER_API_AUTH_STRING ("user:password"), else generated once and kept in
+  KEHOACH_HOME/server-auth (readable by its owner only).
+
+Nothing here imports Prefect or touches a process: `flows/serve.py` does that.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+POOL = "kehoach"
+AUTH_USER = "kehoach"
+AUTH_FILE = "server-auth"
+ENV_FILE = "serve.env"
+PREFECT_DB_SUFFIX = "_prefect"
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 4200
+
+
+class StackError(Exception):
+    """A setting `kehoach serve` cannot use, in the user's terms."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """Prefect's database: its SQLAlchemy URL for the server, and what to show (never a password)."""
+
+    url: str | None  # None: Prefect's own SQLite in PREFECT_HOME
+    shown: str
+    create: str | None = None  # a PostgreSQL database to create first, as a psycopg URL to its server
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.url and self.url.startswith("postgresql"))
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Addresses, files and environments of one team stack."""
+
+    host: str
+    port: int
+    home: Path
+    project: Path
+    database: Database
+    auth: str
+    auth_source: str
+    workers: int
+    worker_limit: int
+    base_env: Mapping[str, str] = field(repr=False)
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.ui_url}/api"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def env_file(self) -> Path:
+        return self.home / ENV_FILE
+
+    def client_env(self) -> dict[str, str]:
+        """What a `prefect` or `kehoach` command needs to use this server (and the same ledger)."""
+        env = {
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_API_AUTH_STRING": self.auth,
+            "KEHOACH_HOME": str(self.home),
+        }
+        ledger = self.base_env.get("KEHOACH_DATABASE_URL", "").strip()
+        if ledger:
+            env["KEHOACH_DATABASE_URL"] = ledger
+        return env
+
+    def _common(self) -> dict[str, str]:
+        env = dict(self.base_env)
+        env.update(
+            PREFECT_HOME=str(self.prefect_home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PYTHONUNBUFFERED="1",
+            # prefect.yaml's pull step sets the flow runs' working directory to "{{ $PWD }}".
+            PWD=str(self.project),
+        )
+        return env
+
+    def server_env(self) -> dict[str, str]:
+        env = self._common()
+        env.pop("PREFECT_API_URL", None)
+        env.update(
+            PREFECT_SERVER_API_HOST=self.host,
+            PREFECT_SERVER_API_PORT=str(self.port),
+            PREFECT_SERVER_API_AUTH_STRING=self.auth,
+            PREFECT_UI_API_URL=self.api_url,
+            # The server's own client (its services) talks to its own API with the password too.
+            PREFECT_API_AUTH_STRING=self.auth,
+        )
+        if self.database.url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database.url
+        return env
+
+    def worker_env(self) -> dict[str, str]:
+        env = self._common()
+        env.update(self.client_env())
+        # The server's settings are not the worker's business (and hold a database password).
+        for key in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_DATABASE_CONNECTION_URL"):
+            env.pop(key, None)
+        return env
+
+    def server_command(self, prefect: list[str]) -> list[str]:
+        return [*prefect, "server", "start", "--host", self.host, "--port", str(self.port)]
+
+    def worker_command(self, prefect: list[str], number: int) -> list[str]:
+        return [
+            *prefect, "worker", "start", "--pool", POOL, "--type", "process",
+            "--name", worker_name(number), "--limit", str(self.worker_limit),
+        ]
+
+    def env_file_text(self) -> str:
+        lines = [
+            "# Written by `kehoach serve`: the settings to use its Prefect server from another shell,",
+            f"#   . {self.env_file}",
+            "# It holds the API password: keep it readable by its owner only.",
+        ]
+        lines += [f"export {key}={shlex.quote(value)}" for key, value in self.client_env().items()]
+        return "\n".join(lines) + "\n"
+
+
+def worker_name(number: int) -> str:
+    return f"kehoach-{socket.gethostname()}-{number}"
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return LOOPBACK  # what this machine's browser opens; others use the machine's own address
+    return f"[{host}]" if ":" in host else host
+
+
+# -- decisions --------------------------------------------------------------------------------------
+
+
+def prefect_database(env: Mapping[str, str]) -> Database:
+    """Prefect's own database, from PREFECT_API_DATABASE_CONNECTION_URL or the ledger's server."""
+    explicit = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "").strip()
+    if explicit:
+        url = _parse(explicit, "PREFECT_API_DATABASE_CONNECTION_URL")
+        return Database(url=explicit, shown=_shown(url))
+    ledger = env.get("KEHOACH_DATABASE_URL", "").strip()
+    if not ledger:
+        return Database(url=None, shown="SQLite trong PREFECT_HOME")
+    parsed = _parse(ledger, "KEHOACH_DATABASE_URL")
+    if not parsed.drivername.startswith("postgresql"):
+        return Database(url=None, shown="SQLite trong PREFECT_HOME")
+    if not parsed.database:
+        raise StackError("KEHOACH_DATABASE_URL: thiếu tên cơ sở dữ liệu (…/tên_csdl ở cuối địa chỉ)")
+    name = f"{parsed.database}{PREFECT_DB_SUFFIX}"
+    if parsed.query:
+        # asyncpg (Prefect's driver) takes other options than psycopg: say so rather than guess.
+        raise StackError(
+            "KEHOACH_DATABASE_URL có tham số (?…) mà Prefect không dùng được; hãy đặt riêng "
+            "PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://…/" + name
+        )
+    prefect_url = parsed.set(drivername="postgresql+asyncpg", database=name)
+    admin_url = parsed.set(drivername="postgresql+psycopg")
+    return Database(
+        url=prefect_url.render_as_string(hide_password=False),
+        shown=_shown(prefect_url),
+        create=admin_url.render_as_string(hide_password=False),
+    )
+
+
+def _parse(text: str, variable: str) -> URL:
+    try:
+        return make_url(text)
+    except (ArgumentError, ValueError):
+        raise StackError(
+            f"{variable} không phải địa chỉ cơ sở dữ liệu hợp lệ — cần dạng "
+            "postgresql+psycopg://người_dùng:mật_khẩu@máy:cổng/tên_csdl"
+        ) from None
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+_AUTH = re.compile(r"^[^:\s]+:\S+$")
+
+
+def auth_from(env: Mapping[str, str], stored: str | None) -> tuple[str, str]:
+    """(user:password, where it came from). A new one is made when nothing is configured or stored."""
+    for variable in ("KEHOACH_SERVER_AUTH", "PREFECT_SERVER_API_AUTH_STRING"):
+        value = env.get(variable, "").strip()
+        if value:
+            if not _AUTH.match(value):
+                raise StackError(f"{variable} phải có dạng người_dùng:mật_khẩu (không dấu cách), ví dụ kehoach:<mật khẩu dài>")
+            return value, variable
+    if stored and _AUTH.match(stored.strip()):
+        return stored.strip(), AUTH_FILE
+    return f"{AUTH_USER}:{secrets.token_urlsafe(24)}", "new"
+
+
+def layout(
+    env: Mapping[str, str],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    worker_limit: int,
+    project: Path,
+    stored_auth: str | None,
+) -> StackLayout:
+    if workers < 1:
+        raise StackError("--workers phải từ 1 trở lên")
+    if worker_limit < 1:
+        raise StackError("--worker-limit phải từ 1 trở lên")
+    home = Path(env.get("KEHOACH_HOME", "").strip() or ".kehoach").expanduser().resolve()
+    auth, source = auth_from(env, stored_auth)
+    return StackLayout(
+        host=host,
+        port=port,
+        home=home,
+        project=project,
+        database=prefect_database(env),
+        auth=auth,
+        auth_source=source,
+        workers=workers,
+        worker_limit=worker_limit,
+        base_env=dict(env),
+    )
+
+
+def find_project(start: Path) -> Path | None:
+    """The checkout holding prefect.yaml: `start` or a parent, else the one this code is in."""
+    for folder in (start, *start.parents):
+        if (folder / "prefect.yaml").is_file() and (folder / "flows").is_dir():
+            return folder
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "prefect.yaml").is_file() else None
