@@ -1,46 +1,35 @@
-"""SLOW INTEGRATION TEST: the deployed `content-item` flow on a real Prefect server and process worker.
+"""SLOW INTEGRATION TEST: the deployed `content-item` flow under `kehoach serve` (real server and worker).
 
-Starts `prefect server start` on 127.0.0.1 (its own PREFECT_HOME), creates the `kehoach` work pool,
-runs `prefect --no-prompt deploy --all` from the repository root exactly as the README says and
-starts `prefect worker start --pool kehoach`; then runs `content-item/content-item`, which suspends
-waiting for a unit's outcome, and resumes it twice over: through the API (what the UI's Resume
-form does) and through `kehoach record`. Takes under a minute; everything it starts is stopped by
-its process id at the end.
+`kehoach serve` starts the Prefect server on 127.0.0.1 with its basic auth on, creates the `kehoach`
+work pool, runs `prefect deploy --all` from the repository root and starts a worker; then the test
+runs `content-item/content-item`, which suspends waiting for a unit's outcome, and resumes it twice
+over: through the API with the password (what the UI's Resume form does) and through `kehoach
+record`. Takes under a minute; `kehoach serve` is stopped with SIGINT at the end and must leave
+nothing running.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
+from stack import KEHOACH, PREFECT, ServedStack, served_stack, wait_for
+from stack import run as _run
 
 from plan.events import EventKind
-from plan.ledger import Ledger
 from plan.load import DEFAULT_PLAN, load_plan
 from plan.model import Stage
 from plan.occurrences import item_occurrences
 from plan.outcomes import outcome_model, outcome_payload
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-PREFECT = str(BIN / "prefect")
-KEHOACH = str(BIN / "kehoach")
 ITEM_NUMBER, ITEM_ID = "7", "ngoi-lang-chau-au"
 AS_OF = "2023-05-15"
 # The second scenario has its own ledger and date: stage results are cached by plan, item, stage and
@@ -49,240 +38,32 @@ SECOND_AS_OF = "2023-05-16"
 UI_ACTOR = "giao diện Prefect"
 CLI_ACTOR = "kiểm thử tích hợp"
 
-SERVER_START_TIMEOUT = 90
 RUN_STATE_TIMEOUT = 90
-WORKER_STOP_GRACE = 40
 
-pytestmark = pytest.mark.skipif(not Path(PREFECT).exists(), reason=f"no prefect executable next to {sys.executable}")
-
-
-# -- processes ----------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return f"({path} unreadable)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (from /proc), children first found first."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may contain spaces and parentheses
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is as good as gone
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-@dataclass
-class Service:
-    """A process this module started, with its output in files."""
-
-    name: str
-    process: subprocess.Popen
-    log: Path
-    known_descendants: set[int] = field(default_factory=set)
-
-    def remember_descendants(self) -> None:
-        if self.process.poll() is None:
-            self.known_descendants.update(_descendants(self.process.pid))
-
-    def stop(self, grace: float) -> None:
-        """SIGTERM by pid, wait up to `grace` seconds, then SIGKILL; the same for what it started."""
-        self.remember_descendants()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        leftovers = [pid for pid in self.known_descendants if _alive(pid)]
-        for pid in leftovers:
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while leftovers and time.monotonic() < deadline:
-            leftovers = [pid for pid in leftovers if _alive(pid)]
-            time.sleep(0.2)
-        for pid in leftovers:
-            _signal(pid, signal.SIGKILL)
-
-
-def _start(name: str, args: list[str], env: dict[str, str], logs: Path, cwd: Path = REPO) -> Service:
-    log = logs / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return Service(name, process, log)
-
-
-def _run(args: list[str], env: dict[str, str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
-    return done
-
-
-@dataclass
-class Stack:
-    api_url: str
-    env: dict[str, str]
-    kehoach_home: Path
-    server: Service
-    worker: Service | None = None
-
-    def logs(self) -> str:
-        parts = []
-        for service in (self.server, self.worker):
-            if service is not None:
-                service.remember_descendants()
-                parts.append(f"--- {service.name} log ({service.log}), last lines:\n{_tail(service.log)}")
-        return "\n".join(parts)
-
-    def fail(self, message: str) -> None:
-        pytest.fail(f"{message}\n{self.logs()}", pytrace=False)
-
-    def ledger(self, home: Path | None = None) -> Ledger:
-        return Ledger(f"sqlite:///{(home or self.kehoach_home) / 'ledger.sqlite'}")
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any Prefect or Kehoach configuration, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KEHOACH_"))}
-    env.update(extra)
-    return env
-
-
-def _wait_for_health(stack: Stack) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if stack.server.process.poll() is not None:
-            stack.fail(f"prefect server exited with {stack.server.process.returncode} before it was healthy")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{stack.api_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.5)
-    stack.fail(f"prefect server not healthy at {stack.api_url}/health after {SERVER_START_TIMEOUT} s")
+pytestmark = pytest.mark.skipif(not Path(PREFECT).exists(), reason=f"no prefect executable next to {PREFECT}")
 
 
 @pytest.fixture(name="stack", scope="module")
-def fixture_stack(tmp_path_factory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("deployed")
-    logs = root / "logs"
-    logs.mkdir()
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = _clean_env(
-        PREFECT_HOME=str(root / "prefect-home"),
-        PREFECT_API_URL=api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        # The plan-run deployment has a daily schedule: no scheduled run may start during the test.
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        PREFECT_WORKER_HEARTBEAT_SECONDS="5",
-        KEHOACH_HOME=str(root / "kehoach"),
-        KEHOACH_USER=CLI_ACTOR,
-        PWD=str(REPO),  # prefect.yaml's pull step: set_working_directory "{{ $PWD }}"
-        PYTHONUNBUFFERED="1",
-    )
-    server = _start(
-        "server",
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--no-scheduler", "--analytics-off"],
-        env,
-        logs,
-    )
-    stack = Stack(api_url=api_url, env=env, kehoach_home=root / "kehoach", server=server)
-    try:
-        _wait_for_health(stack)
-        server.remember_descendants()
-        try:
-            _run([PREFECT, "work-pool", "create", "kehoach", "--type", "process"], env)
-            _run([PREFECT, "--no-prompt", "deploy", "--all"], env, timeout=180)
-        except (AssertionError, subprocess.TimeoutExpired) as exc:
-            stack.fail(f"setting up the deployments failed: {exc}")
-        stack.worker = _start(
-            "worker",
-            [PREFECT, "worker", "start", "--pool", "kehoach", "--type", "process", "--limit", "4", "--name", f"kehoach-test-{port}"],
-            env,
-            logs,
-        )
+def fixture_stack(tmp_path_factory) -> Iterator[ServedStack]:
+    with served_stack(tmp_path_factory.mktemp("deployed")) as stack:
         yield stack
-    finally:
-        if stack.worker is not None:
-            stack.worker.stop(grace=WORKER_STOP_GRACE)
-        server.stop(grace=30)
-        left = [
-            f"{s.name}:{pid}"
-            for s in (stack.worker, server)
-            if s is not None
-            for pid in [s.process.pid, *s.known_descendants]
-            if _alive(pid)
-        ]
-        assert not left, f"processes still running after teardown: {left}"
 
 
 @pytest.fixture(name="client")
-def fixture_client(stack: Stack):
-    """A Prefect client of the test's server, whatever other tests configured in this process."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        with get_client(sync_client=True) as client:
-            yield client
+def fixture_client(stack: ServedStack):
+    """A Prefect client of the test's server (with its password), whatever other tests configured."""
+    with stack.client() as client:
+        yield client
 
 
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _wait_for(stack: Stack, what: str, probe: Callable[[], Any], timeout: float = RUN_STATE_TIMEOUT, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        ok, last = probe()
-        if ok:
-            return last
-        time.sleep(every)
-    stack.fail(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last}")
+def _wait_for(stack: ServedStack, what: str, probe: Callable[[], Any], timeout: float = RUN_STATE_TIMEOUT, every: float = 0.5) -> Any:
+    return wait_for(what, probe, timeout, every, fail=stack.fail)
 
 
-def _wait_for_state(stack: Stack, client, run_id: UUID, wanted: str, timeout: float = RUN_STATE_TIMEOUT):
+def _wait_for_state(stack: ServedStack, client, run_id: UUID, wanted: str, timeout: float = RUN_STATE_TIMEOUT):
     from prefect.client.schemas.objects import StateType
 
     def probe():
@@ -336,7 +117,7 @@ class Waiting:
     schema: dict[str, Any]
 
 
-def _wait_until_suspended(stack: Stack, client, run_id: UUID, as_of: str) -> Waiting:
+def _wait_until_suspended(stack: ServedStack, client, run_id: UUID, as_of: str) -> Waiting:
     run = _wait_for_state(stack, client, run_id, "PAUSED")
     details = run.state.state_details
     key = details.pause_key or ""
@@ -388,17 +169,17 @@ def _outcome_for(stage: Stage, as_of: str) -> tuple[dict[str, Any], list[str]]:
     return payload, options
 
 
-def _outcomes(stack: Stack, stage: Stage, home: Path | None = None) -> list:
+def _outcomes(stack: ServedStack, stage: Stage, home: Path | None = None) -> list:
     with stack.ledger(home) as ledger:
         return [e for e in ledger.events(_plan().id, item=ITEM_ID, kinds=[EventKind.OUTCOME]) if e.stage == stage.value]
 
 
-def _ledger_keys(stack: Stack, home: Path | None = None) -> list[str]:
+def _ledger_keys(stack: ServedStack, home: Path | None = None) -> list[str]:
     with stack.ledger(home) as ledger:
         return [e.key for e in ledger.events(_plan().id)]
 
 
-def _stage_task_runs(stack: Stack, client, run_id: UUID) -> dict[str, Counter]:
+def _stage_task_runs(stack: ServedStack, client, run_id: UUID) -> dict[str, Counter]:
     """Stage task name -> how many of its task runs ended in each state, once the re-run's are in."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
