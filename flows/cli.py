@@ -309,6 +309,15 @@ def serve_command(host: str, port: int, workers: int, worker_limit: int, no_depl
     sys.exit(code)
 
 
+@cli.command("doctor")
+@click.option("--fix", is_flag=True, help="Đánh dấu Crashed các lượt chạy chắc chắn đã mất tiến trình, để chạy lại được.")
+def doctor_command(fix: bool) -> None:
+    """Kiểm tra máy chủ Prefect, worker, sổ và hộp thư đi; tìm lượt chạy bị bỏ dở sau sự cố."""
+    from flows.doctor import check
+
+    sys.exit(check(_console(), fix=fix))
+
+
 def _open_ledger(ledger_factory):
     from plan.ledger import LedgerError
 

@@ -214,6 +214,8 @@ def run_setup(stack: StackLayout, say: Say) -> None:
     started = time.monotonic()
     run([*PREFECT, "--no-prompt", "deploy", "--all"], "prefect deploy --all")
     say(f"Đã triển khai các deployment của {stack.project / 'prefect.yaml'} ({time.monotonic() - started:.0f} s).")
+    # Runs whose machine dies stop their heartbeats: the server marks them Crashed (flows/automations.py).
+    run([sys.executable, "-m", "flows.automations"], "Tạo automation phát hiện lượt chạy mất tín hiệu")
 
 
 # -- supervision ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 POOL = "kehoach"
+HEARTBEAT_FREQUENCY = 30  # seconds; flows/automations.py waits three of them
 AUTH_USER = "kehoach"
 AUTH_FILE = "server-auth"
 ENV_FILE = "serve.env"
@@ -135,6 +136,8 @@ class StackLayout:
         # The server's settings are not the worker's business (and hold a database password).
         for key in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_DATABASE_CONNECTION_URL"):
             env.pop(key, None)
+        # Flow runs send a heartbeat: the server's automation marks silent ones Crashed (flows/automations.py).
+        env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_FREQUENCY))
         return env
 
     def server_command(self, prefect: list[str]) -> list[str]:

@@ -1,0 +1,62 @@
+"""The automation that marks a flow run Crashed when its heartbeats stop (Prefect's zombie detection).
+
+Workers started by `kehoach serve` run flows with PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30: a run whose
+machine dies stops beating, and after HEARTBEAT_WITHIN the server marks it Crashed, wherever the
+worker was. A run that ends, or suspends to wait for a unit's outcome, stops beating too, but sends
+its state first: those states are expected events and close the window.
+
+    python -m flows.automations      # create it if missing (kehoach serve does this at start)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from flows.team_stack import HEARTBEAT_FREQUENCY
+
+HEARTBEAT_WITHIN = dt.timedelta(seconds=3 * HEARTBEAT_FREQUENCY)
+NAME = "kehoach: lượt chạy mất tín hiệu → Crashed"
+ENDING_STATES = ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused", "Cancelling")
+
+
+def zombie_automation():
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    return Automation(
+        name=NAME,
+        description="Lượt chạy không gửi tín hiệu (heartbeat) trong 90 giây: máy hoặc worker đã dừng đột ngột.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{state}" for state in ENDING_STATES)},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=HEARTBEAT_WITHIN,
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, message="Mất tín hiệu (heartbeat) 90 giây: tiến trình của lượt chạy đã dừng đột ngột.")],
+    )
+
+
+def ensure_zombie_automation() -> bool:
+    """Create the automation unless one of that name exists. True if it was created now."""
+    from prefect.automations import Automation
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        Automation.read(name=NAME)
+        return False
+    except (ObjectNotFound, ValueError):
+        zombie_automation().create()
+        return True
+
+
+if __name__ == "__main__":
+    created = ensure_zombie_automation()
+    print(f"{'Đã tạo' if created else 'Đã có'} automation «{NAME}»")
+    sys.exit(0)
