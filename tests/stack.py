@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -353,8 +354,8 @@ def postgres_cluster(root: Path) -> Iterator[PostgresCluster]:
     pg_bin = _pg_bin()
     if pg_bin is None:
         pytest.skip("PostgreSQL is not installed (/usr/lib/postgresql/*/bin); .ci/run installs it")
-    base = root / "pg"
-    base.mkdir(parents=True)
+    del root  # pytest's folders are private to their owner: the postgres user could not enter them
+    base = Path(tempfile.mkdtemp(prefix="kehoach-test-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
     data = base / "data"
@@ -366,12 +367,13 @@ def postgres_cluster(root: Path) -> Iterator[PostgresCluster]:
         conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
     cluster = PostgresCluster(data=data, port=port, bin=pg_bin)
-    cluster.start()
     try:
+        cluster.start()
         yield cluster
     finally:
         if cluster.running():
             cluster.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def create_database(admin_url: str, name: str) -> str:
