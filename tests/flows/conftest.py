@@ -45,3 +45,12 @@ def fixture_smtp(smtp_server, monkeypatch):
     for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
         monkeypatch.delenv(name, raising=False)
     return smtp_server
+
+
+@pytest.fixture(name="team_stack", scope="session")
+def fixture_team_stack(tmp_path_factory):
+    """One `kehoach serve` (SQLite, basic auth on) shared by the tests that only use it."""
+    from stack import served_stack
+
+    with served_stack(tmp_path_factory.mktemp("team-stack")) as stack:
+        yield stack

@@ -14,14 +14,14 @@ import datetime as dt
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from stack import KEHOACH, PREFECT, ServedStack, served_stack, wait_for
+from stack import KEHOACH, PREFECT, ServedStack, wait_for
 from stack import run as _run
 
 from plan.events import EventKind
@@ -43,10 +43,9 @@ RUN_STATE_TIMEOUT = 90
 pytestmark = pytest.mark.skipif(not Path(PREFECT).exists(), reason=f"no prefect executable next to {PREFECT}")
 
 
-@pytest.fixture(name="stack", scope="module")
-def fixture_stack(tmp_path_factory) -> Iterator[ServedStack]:
-    with served_stack(tmp_path_factory.mktemp("deployed")) as stack:
-        yield stack
+@pytest.fixture(name="stack")
+def fixture_stack(team_stack: ServedStack) -> ServedStack:
+    return team_stack
 
 
 @pytest.fixture(name="client")

@@ -1,0 +1,174 @@
+"""What `kehoach serve` would start, decided from settings alone (flows/team_stack.py), and the doctor's
+classification of abandoned runs (flows/doctor.py) — no server, no process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flows.doctor import RunInfo, classify, server_settings
+from flows.team_stack import AUTH_FILE, StackError, auth_from, find_project, layout, prefect_database
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _layout(env: dict[str, str], **kwargs):
+    options = dict(host="127.0.0.1", port=4200, workers=1, worker_limit=4, project=REPO, stored_auth=None)
+    options.update(kwargs)
+    return layout(env, **options)
+
+
+# -- Prefect's database -------------------------------------------------------------------------------
+
+
+def test_without_any_database_url_prefect_keeps_its_own_sqlite():
+    database = prefect_database({})
+    assert database.url is None and not database.is_postgres and database.create is None
+
+
+def test_a_postgres_ledger_gives_prefect_its_own_database_on_the_same_server_with_asyncpg():
+    database = prefect_database({"KEHOACH_DATABASE_URL": "postgresql+psycopg://kh:s3cret@db.local:5433/kehoach"})
+    assert database.url == "postgresql+asyncpg://kh:s3cret@db.local:5433/kehoach_prefect"
+    assert database.create == "postgresql+psycopg://kh:s3cret@db.local:5433/kehoach"
+    assert "s3cret" not in database.shown and "kehoach_prefect" in database.shown
+    assert database.is_postgres
+
+
+def test_a_sqlite_ledger_leaves_prefect_on_sqlite():
+    assert prefect_database({"KEHOACH_DATABASE_URL": "sqlite:////srv/kehoach/ledger.sqlite"}).url is None
+
+
+def test_prefects_own_database_url_wins_and_is_never_created():
+    url = "postgresql+asyncpg://p@127.0.0.1/prefect"
+    database = prefect_database({"PREFECT_API_DATABASE_CONNECTION_URL": url, "KEHOACH_DATABASE_URL": "postgresql://x@h/k"})
+    assert database.url == url and database.create is None
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"KEHOACH_DATABASE_URL": "postgresql://u@h:5432/"}, "thiếu tên cơ sở dữ liệu"),
+        ({"KEHOACH_DATABASE_URL": "postgresql://u@h/k?sslmode=require"}, "PREFECT_API_DATABASE_CONNECTION_URL"),
+        ({"KEHOACH_DATABASE_URL": "not a url"}, "KEHOACH_DATABASE_URL không phải địa chỉ"),
+        ({"PREFECT_API_DATABASE_CONNECTION_URL": "::"}, "PREFECT_API_DATABASE_CONNECTION_URL không phải"),
+    ],
+)
+def test_unusable_database_urls_are_refused_in_the_users_terms(env, expected):
+    with pytest.raises(StackError, match=expected):
+        prefect_database(env)
+
+
+# -- access -------------------------------------------------------------------------------------------
+
+
+def test_credentials_come_from_kehoach_then_prefect_settings_then_the_stored_file_then_a_new_one():
+    assert auth_from({"KEHOACH_SERVER_AUTH": "a:b", "PREFECT_SERVER_API_AUTH_STRING": "c:d"}, "e:f") == ("a:b", "KEHOACH_SERVER_AUTH")
+    assert auth_from({"PREFECT_SERVER_API_AUTH_STRING": "c:d"}, "e:f") == ("c:d", "PREFECT_SERVER_API_AUTH_STRING")
+    assert auth_from({}, "e:f\n") == ("e:f", AUTH_FILE)
+    new, source = auth_from({}, None)
+    user, _, password = new.partition(":")
+    assert source == "new" and user == "kehoach" and len(password) >= 24
+    assert auth_from({}, None)[0] != new, "every new password is different"
+
+
+@pytest.mark.parametrize("bad", ["nopassword", "user:", "two words:x", ":x"])
+def test_a_malformed_credential_is_refused(bad):
+    with pytest.raises(StackError, match="người_dùng:mật_khẩu"):
+        auth_from({"KEHOACH_SERVER_AUTH": bad}, None)
+
+
+# -- environments -------------------------------------------------------------------------------------
+
+
+def test_the_server_gets_auth_and_its_database_and_the_worker_gets_neither_secret_of_the_server(tmp_path):
+    env = {"KEHOACH_HOME": str(tmp_path / "home"), "KEHOACH_SERVER_AUTH": "kehoach:pw",
+           "KEHOACH_DATABASE_URL": "postgresql+psycopg://u:dbpw@127.0.0.1:5432/kehoach", "PATH": "/usr/bin"}
+    stack = _layout(env, port=4321, workers=2)
+    server = stack.server_env()
+    assert server["PREFECT_SERVER_API_AUTH_STRING"] == "kehoach:pw"
+    assert server["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://u:dbpw@")
+    assert server["PREFECT_SERVER_API_HOST"] == "127.0.0.1" and server["PREFECT_SERVER_API_PORT"] == "4321"
+    assert server["PREFECT_HOME"] == str(tmp_path / "home" / "prefect")
+    worker = stack.worker_env()
+    assert worker["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
+    assert worker["PREFECT_API_AUTH_STRING"] == "kehoach:pw"
+    assert "PREFECT_SERVER_API_AUTH_STRING" not in worker and "PREFECT_API_DATABASE_CONNECTION_URL" not in worker
+    assert worker["KEHOACH_DATABASE_URL"] == env["KEHOACH_DATABASE_URL"], "flow runs write the same ledger"
+    assert worker["PWD"] == str(REPO), "prefect.yaml's pull step sets the working directory from $PWD"
+    assert int(worker["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]) >= 30
+    assert stack.worker_command(["prefect"], 2)[-4:] == ["--name", stack.worker_command(["prefect"], 2)[-3], "--limit", "4"]
+
+
+def test_the_server_listens_on_loopback_unless_told_otherwise(tmp_path):
+    stack = _layout({"KEHOACH_HOME": str(tmp_path)})
+    assert stack.server_command(["prefect"])[-4:] == ["--host", "127.0.0.1", "--port", "4200"]
+    assert stack.ui_url == "http://127.0.0.1:4200"
+    everywhere = _layout({"KEHOACH_HOME": str(tmp_path)}, host="0.0.0.0")
+    assert everywhere.server_env()["PREFECT_SERVER_API_HOST"] == "0.0.0.0"
+
+
+def test_serve_env_sourced_by_a_shell_gives_the_client_settings(tmp_path):
+    stack = _layout({"KEHOACH_HOME": str(tmp_path / "h o m e"), "KEHOACH_SERVER_AUTH": "kehoach:p'w$x"})
+    env_file = tmp_path / "serve.env"
+    env_file.write_text(stack.env_file_text(), encoding="utf-8")
+    shown = subprocess.run(["bash", "-c", f". {shlex.quote(str(env_file))}; printf '%s\\n' \"$PREFECT_API_URL\" \"$PREFECT_API_AUTH_STRING\" \"$KEHOACH_HOME\""],
+                           capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}).stdout.splitlines()
+    assert shown == [stack.api_url, "kehoach:p'w$x", str(tmp_path / "h o m e")]
+    # The doctor reads the same file when no server is configured in its environment.
+    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e")}) == {}  # no file there yet
+    (tmp_path / "h o m e").mkdir()
+    (tmp_path / "h o m e" / "serve.env").write_text(stack.env_file_text(), encoding="utf-8")
+    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e")}) == {
+        "PREFECT_API_URL": stack.api_url, "PREFECT_API_AUTH_STRING": "kehoach:p'w$x"}
+    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e"), "PREFECT_API_URL": "http://x/api"}) == {}
+
+
+def test_bad_worker_counts_are_refused(tmp_path):
+    with pytest.raises(StackError, match="--workers"):
+        _layout({"KEHOACH_HOME": str(tmp_path)}, workers=0)
+    with pytest.raises(StackError, match="--worker-limit"):
+        _layout({"KEHOACH_HOME": str(tmp_path)}, worker_limit=0)
+
+
+def test_the_project_is_found_from_a_subfolder():
+    assert find_project(REPO / "plan" / "plans") == REPO
+
+
+# -- the doctor's classification ----------------------------------------------------------------------
+
+NOW = dt.datetime(2023, 6, 20, 8, 0, tzinfo=dt.timezone.utc)
+LOCAL = "kehoach-thisbox-"
+
+
+def _run(state="RUNNING", pid=4242, worker="kehoach-thisbox-1", since=NOW - dt.timedelta(minutes=1)) -> RunInfo:
+    return RunInfo(id="r1", name="ND 1", flow="content-item", state=state, state_name=state.title(), since=since, pid=pid, worker=worker)
+
+
+def _classify(run: RunInfo, alive=(), online=("kehoach-thisbox-1",)):
+    return classify(run, now=NOW, online_workers=set(online), pid_alive=lambda pid: pid in alive, local_prefix=LOCAL)
+
+
+def test_a_local_run_whose_process_is_alive_is_healthy():
+    assert _classify(_run(), alive={4242}) is None
+
+
+def test_a_local_run_whose_process_is_gone_is_certainly_abandoned():
+    orphan = _classify(_run())
+    assert orphan is not None and orphan.certain and "4242" in orphan.reason
+
+
+def test_a_remote_run_is_not_judged_by_a_local_pid_but_by_its_worker():
+    remote = _run(worker="kehoach-otherbox-1")
+    assert _classify(remote, online=("kehoach-thisbox-1", "kehoach-otherbox-1")) is None
+    orphan = _classify(remote)
+    assert orphan is not None and not orphan.certain and "kehoach-otherbox-1" in orphan.reason
+
+
+def test_a_run_pending_too_long_without_a_process_is_probably_abandoned():
+    assert _classify(_run(state="PENDING", pid=None, worker=None, since=NOW - dt.timedelta(minutes=3))) is None
+    orphan = _classify(_run(state="PENDING", pid=None, worker=None, since=NOW - dt.timedelta(minutes=25)))
+    assert orphan is not None and not orphan.certain and "25 phút" in orphan.reason
