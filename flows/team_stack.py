@@ -122,10 +122,11 @@ class StackLayout:
             PREFECT_SERVER_API_HOST=self.host,
             PREFECT_SERVER_API_PORT=str(self.port),
             PREFECT_SERVER_API_AUTH_STRING=self.auth,
-            PREFECT_UI_API_URL=self.api_url,
             # The server's own client (its services) talks to its own API with the password too.
             PREFECT_API_AUTH_STRING=self.auth,
         )
+        # Behind a proxy the browsers' address differs: PREFECT_UI_API_URL set by the user is kept.
+        env.setdefault("PREFECT_UI_API_URL", self.api_url)
         if self.database.url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database.url
         return env
