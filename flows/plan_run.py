@@ -1,8 +1,10 @@
 """The `plan-run` flow: every content item of the plan for one date, with progress and status artifacts.
 
 On the embedded default the items run as subflows, one after another (SQLite locks under concurrent
-writers); against a PostgreSQL-backed API they run concurrently. When deployed, each item starts as
-its own deployment run so that it can wait for a unit's input on its own.
+writers); against a PostgreSQL-backed API they run concurrently. When deployed, an item that needs a
+unit's outcome today starts as its own `content-item` deployment run, so that it can suspend and
+wait for the input on its own (a subflow cannot); the items with nothing to wait for run as subflows
+of the plan-run, in its process, rather than costing a process each on the workers.
 
     python -m flows.plan_run 2023-12-31
 """
@@ -16,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from copy import deepcopy
 from typing import Any
 
 from prefect import flow, get_run_logger, tags
@@ -24,10 +27,17 @@ from prefect.runtime import deployment as deployment_runtime
 
 from flows import runtime
 from flows.content_item import content_item
-from plan.progress import plan_status
+from plan.events import NewEvent
+from plan.model import Stage
+from plan.occurrences import item_occurrences
+from plan.progress import OccurrenceState, fold, item_status, plan_status, stage_step
+from plan.schedule import working_calendar
 from plan.status_views import status_markdown, status_rows
 
 CONTENT_ITEM_DEPLOYMENT = "content-item/content-item"
+POLL_SECONDS = 2.0
+POLL_BATCH = 200  # flow runs read per API call while waiting for the item runs
+STALL_SECONDS = 1800  # stop waiting once no item run has settled for this long
 
 # The command line listens here to show progress; a flow parameter cannot carry a callback.
 progress_listeners: list[Callable[[int, int, dict[str, Any]], None]] = []
@@ -38,6 +48,13 @@ def _api_on_postgres() -> bool:
 
     url = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL") or PREFECT_API_DATABASE_CONNECTION_URL.value() or ""
     return url.startswith("postgresql")
+
+
+def _deployed_api_on_postgres() -> bool:
+    """A worker does not get the server's database setting; `kehoach serve` puts Prefect's database
+    on PostgreSQL whenever the ledger is there, so the ledger's URL tells (the `concurrent`
+    parameter overrides it)."""
+    return _api_on_postgres() or os.environ.get("KEHOACH_DATABASE_URL", "").startswith("postgresql")
 
 
 @flow(name="plan-run", flow_run_name="Kế hoạch {as_of}", log_prints=False)
@@ -55,15 +72,19 @@ def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurr
     total = len(plan.items)
     results: list[dict[str, Any]] = []
 
+    shown = [0.0]
+
     def finished(result: dict[str, Any]) -> None:
         results.append(result)
-        update_progress_artifact(progress_id, progress=100.0 * len(results) / total)
+        # At most once a second: a thousand items would otherwise be a thousand API calls.
+        if len(results) == total or time.monotonic() - shown[0] >= 1.0:
+            update_progress_artifact(progress_id, progress=100.0 * len(results) / total)
+            shown[0] = time.monotonic()
         for listener in progress_listeners:
             listener(len(results), total, result)
 
     if deployment_runtime.id:
-        for result in _start_item_deployments(plan, path, as_of, logger):
-            finished(result)
+        _start_item_deployments(plan, path, as_of, logger, concurrent if concurrent is not None else _deployed_api_on_postgres(), finished)
     elif concurrent if concurrent is not None else _api_on_postgres():
         with ThreadPoolExecutor(max_workers=min(8, total)) as pool:
             futures = [pool.submit(contextvars.copy_context().run, _run_item, plan, item, path, as_of) for item in plan.items]
@@ -81,38 +102,135 @@ def _run_item(plan, item, path: str, as_of: dt.date) -> dict[str, Any]:
         return content_item(item.id, as_of=as_of, plan_path=path)
 
 
-def _start_item_deployments(plan, path: str, as_of: dt.date, logger) -> list[dict[str, Any]]:
-    """Start each item as its own run (a subflow cannot suspend) and wait until each settles."""
-    from prefect.client.orchestration import get_client
+def _start_item_deployments(
+    plan, path: str, as_of: dt.date, logger, concurrent: bool, finished: Callable[[dict[str, Any]], None]
+) -> None:
+    """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
+    (a subflow cannot suspend), which the workers take; the others run here, as subflows, while the
+    workers are busy. Then wait until every started run is final or suspended.
+
+    A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
+    workers' machine; an item with nothing to wait for today does not need one. Which items will
+    wait is decided the way the item's own run decides it (`_will_wait`: the same stage steps, then
+    the same test), from one read of the ledger.
+    """
+    from prefect.runtime import flow_run as flow_run_runtime
+
+    calendar = working_calendar(plan)
+    by_item: dict[str, list] = {}
+    for event in runtime.ledger().events(plan.id):
+        by_item.setdefault(event.item, []).append(event)
+    waits = {item.id for item in plan.items if _will_wait(plan, item, by_item.get(item.id, []), as_of, calendar)}
+    waiting = [item for item in plan.items if item.id in waits]
+    here = [item for item in plan.items if item.id not in waits]
+    logger.info(
+        "%d nội dung cần đơn vị nhập kết quả: mỗi nội dung một lượt chạy riêng (chờ trên giao diện); "
+        "%d nội dung chạy ngay trong lượt này", len(waiting), len(here),
+    )
+    parent = flow_run_runtime.id
+    started: dict[Any, Any] = {}  # flow run id -> item
+
+    def start(item) -> None:
+        started[_start_item_run(plan, item, path, as_of, parent)] = item
+
+    for item in waiting:
+        start(item)
+    for item, state, run_id in _run_here(plan, here, path, as_of, concurrent):
+        if state == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
+            # Something changed since the ledger was read (a request opened an occurrence): the item
+            # does need a unit's outcome today, so it gets its own run to wait in after all.
+            logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
+            start(item)
+            continue
+        finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
+    _wait_for_runs(started, finished, logger)
+
+
+def _will_wait(plan, item, events: list, as_of: dt.date, calendar) -> bool:
+    """Whether the item's run on `as_of` would suspend for a unit's outcome: its stage steps for the
+    day (as `content-item` takes them, without recording anything), then the stages it would wait for."""
+    new: list[NewEvent] = []
+    states = fold(events)
+    for occurrence in item_occurrences(plan, item, events, as_of):
+        if occurrence.known_since > as_of:
+            continue
+        state = deepcopy(states.get((item.id, occurrence.id), OccurrenceState()))
+        for stage in Stage:
+            if stage is Stage.COORDINATION and occurrence.counterparts:
+                for counterpart in occurrence.counterparts:
+                    new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart).events)
+            new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar).events)
+    status = item_status(plan, item, [*events, *new], as_of, calendar)
+    horizon = calendar.add_working_days(as_of, plan.policy.remind_before_working_days)
+    # The same test as flows/content_item.py: _wait_for_outcome (keep the two in step).
+    return any(
+        not view.finished and view.opens <= as_of and view.due <= horizon
+        and (view.stage is not Stage.COORDINATION or any(s.value == "invited" for s in view.counterparts.values()))
+        for view in status.stages
+    )
+
+
+def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None):
     from prefect.deployments import run_deployment
 
-    started = []
-    for item in plan.items:
-        run = run_deployment(
-            CONTENT_ITEM_DEPLOYMENT,
-            parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
-            flow_run_name=runtime.item_run_name(plan, item, as_of),
-            tags=runtime.item_tags(plan, item),
-            as_subflow=False,
-            timeout=0,
-        )
-        started.append((item, run.id))
-    results = []
-    deadline = time.monotonic() + 1800
+    run = run_deployment(
+        CONTENT_ITEM_DEPLOYMENT,
+        parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
+        flow_run_name=runtime.item_run_name(plan, item, as_of),
+        tags=runtime.item_tags(plan, item),
+        # The same plan-run started again (a retry after its process died) finds its item runs.
+        idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
+        as_subflow=False,
+        timeout=0,
+    )
+    return run.id
+
+
+def _run_here(plan, items: list, path: str, as_of: dt.date, concurrent: bool):
+    """Run items as subflows of this run: (item, final state name, flow run id), in order."""
+
+    def one(item):
+        with tags(*runtime.item_tags(plan, item)):
+            state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
+        run_id = state.state_details.flow_run_id
+        return item, state.name, str(run_id) if run_id else None
+
+    if concurrent and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, one, item) for item in items]
+            for future in futures:
+                yield future.result()
+    else:
+        for item in items:
+            yield one(item)
+
+
+def _wait_for_runs(started: dict, finished: Callable[[dict[str, Any]], None], logger) -> None:
+    """Until every run is final or paused: one filtered read per POLL_BATCH runs every POLL_SECONDS.
+
+    Gives up on the runs still going once none has settled for STALL_SECONDS (no worker left, say).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    pending = dict(started)
+    last_progress = time.monotonic()
     with get_client(sync_client=True) as client:
-        pending = dict(started)
-        while pending and time.monotonic() < deadline:
-            for item, run_id in list(pending.items()):
-                state = client.read_flow_run(run_id).state
-                if state is not None and (state.is_final() or state.is_paused()):
-                    results.append({"item": item.number, "id": item.id, "state": state.name, "flow_run_id": str(run_id)})
-                    del pending[item]
+        while pending and time.monotonic() - last_progress < STALL_SECONDS:
+            ids = list(pending)
+            for chunk in (ids[i : i + POLL_BATCH] for i in range(0, len(ids), POLL_BATCH)):
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
+                for run in runs:
+                    state = run.state
+                    if state is not None and (state.is_final() or state.is_paused()) and run.id in pending:
+                        item = pending.pop(run.id)
+                        finished({"item": item.number, "id": item.id, "state": state.name, "flow_run_id": str(run.id)})
+                        last_progress = time.monotonic()
             if pending:
-                time.sleep(2)
-        for item, run_id in pending.items():
-            logger.warning("ND %s chưa xong sau 30 phút (lượt chạy %s)", item.number, run_id)
-            results.append({"item": item.number, "id": item.id, "state": "Running", "flow_run_id": str(run_id)})
-    return results
+                time.sleep(POLL_SECONDS)
+        for run_id, item in pending.items():
+            logger.warning("ND %s chưa xong sau %d phút không có tiến triển (lượt chạy %s)", item.number, STALL_SECONDS // 60, run_id)
+            finished({"item": item.number, "id": item.id, "state": "Running", "flow_run_id": str(run_id)})
 
 
 def _publish_status(plan, as_of: dt.date) -> None:
