@@ -50,7 +50,8 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 VIEWPORT = {"width": 1440, "height": 1000}
-ACTION_TIMEOUT_MS = 30_000
+# Generous: CI shares two cores between the browser, the server, PostgreSQL and the flow runs.
+ACTION_TIMEOUT_MS = 60_000
 
 _FAILED = pytest.StashKey[bool]()
 
@@ -200,7 +201,7 @@ def fixture_browser(request, stack: ServedStack, screenshots: Path, tmp_path) ->
         try:
             context.set_default_timeout(ACTION_TIMEOUT_MS)
             context.route("**/*", only_the_stack)
-            context.tracing.start(screenshots=True, snapshots=True)
+            context.tracing.start(snapshots=True)  # DOM snapshots per action; the screenshots are ours
             page = context.pages[0] if context.pages else context.new_page()
             browser = Browser(page=page, origin=origin, screenshots=screenshots, blocked=blocked)
             yield browser

@@ -265,6 +265,7 @@ def test_a_coordinator_follows_the_plan_run_and_gives_an_outcome_through_the_res
     _sidebar(page, "Runs").click()
     _run_row(page, waiting_name).get_by_role("link", name=waiting_name, exact=True).click()
     expect(_state_badge(page, "Suspended")).to_be_visible()
+    browser.lap("back to the waiting run")
     page.get_by_role("main").get_by_role("button", name="Open menu", exact=True).click()
     page.get_by_role("menuitem", name="Resume", exact=True).click()
     form = page.get_by_role("dialog", name="Resume Flow Run")
@@ -273,6 +274,7 @@ def test_a_coordinator_follows_the_plan_run_and_gives_an_outcome_through_the_res
     fields = PreparationOutcome.model_fields
     for field in fields.values():
         expect(form, f"the Resume form has no field {field.title!r} {browser.where()}").to_contain_text(field.title)
+    browser.lap("resume form open")
 
     form.get_by_role("button", name=f"Select {fields['result'].title}", exact=True).click()
     page.get_by_role("option", name="done", exact=True).click()
