@@ -2,6 +2,12 @@
 
 The schema is versioned by a one-row `kehoach_schema` table and an ordered list of migrations rather
 than Alembic: one table and plain functions, no migration environment to ship with the package.
+
+Beside the events the ledger keeps their *states* (migration 4): each occurrence's latest stage
+statuses, each invitation's latest answer, the outcome notes and the events per day. They are
+written by `append` in the transaction that records the events, so they never disagree with them,
+and `rebuild_states` derives them again from the events. Reports read them instead of grouping a
+year of events.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from plan.events import Event, EventKind, NewEvent, PlanRef
+from plan.model import Stage
 
 UTC = dt.timezone.utc
 
@@ -141,6 +149,84 @@ events_table = sa.Table(
 )
 
 
+# -- states: what the events add up to, kept beside them ------------------------------------------
+# A "latest" group of columns holds, for one occurrence (or invitation), its latest event of one sort
+# (id, effective date, what it says), the one before it, and how many there were. The latest as of
+# an earlier day is then the latest if it is dated by that day, else the one before if that one is,
+# else none when there were at most two; only with three or more, the newer two dated after that day,
+# must a reader go back to the events.
+
+STAGE_NAMES = tuple(s.value for s in Stage)
+OPENED = "opened"  # the first `occurrence_opened` event of an occurrence: its start and end as given
+EXECUTION_OUTCOME = "execution_outcome"  # the `outcome` events of the execution stage
+ANSWER = "answer"  # an invitation's `counterpart_status` events
+
+_Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+def _latest_columns(name: str, *fields: str) -> list[sa.Column]:
+    columns = []
+    for which in (name, f"{name}_previous"):
+        columns += [sa.Column(f"{which}_event", _Id, nullable=True), sa.Column(f"{which}_on", sa.Date, nullable=True)]
+        columns += [sa.Column(f"{which}_{field}", sa.Text, nullable=True) for field in fields]
+    return [*columns, sa.Column(f"{name}_count", sa.Integer, nullable=False, default=0)]
+
+
+# One row per occurrence that has a stage status, an execution outcome or was opened.
+occurrence_states_table = sa.Table(
+    "occurrence_states",
+    metadata,
+    sa.Column("plan_id", sa.Text, primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("occurrence", sa.Text, primary_key=True),
+    sa.Column(f"{OPENED}_event", _Id, nullable=True),
+    sa.Column(f"{OPENED}_on", sa.Date, nullable=True),
+    sa.Column(f"{OPENED}_start", sa.Text, nullable=True),  # the payload's "start" and "end" when they are text
+    sa.Column(f"{OPENED}_end", sa.Text, nullable=True),
+    sa.Column(f"{OPENED}_count", sa.Integer, nullable=False, default=0),
+    *(column for stage in STAGE_NAMES for column in _latest_columns(stage, "status")),  # `stage_status` events
+    *_latest_columns(EXECUTION_OUTCOME, "indicators"),  # the payload's "indicators" as JSON text
+)
+
+# One row per invitation: (occurrence, counterpart), from `counterpart_status` events naming both a
+# counterpart and a stage.
+invitation_states_table = sa.Table(
+    "invitation_states",
+    metadata,
+    sa.Column("plan_id", sa.Text, primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("occurrence", sa.Text, primary_key=True),
+    sa.Column("counterpart", sa.Text, primary_key=True),
+    *_latest_columns(ANSWER, "status"),
+)
+
+# Every `outcome` event whose payload has a "note" (non-empty text), with what a report shows of it.
+outcome_notes_table = sa.Table(
+    "outcome_notes",
+    metadata,
+    sa.Column("event", _Id, primary_key=True, autoincrement=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("occurrence", sa.Text, nullable=False),
+    sa.Column("stage", sa.Text, nullable=True),
+    sa.Column("effective_date", sa.Date, nullable=True),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Index("ix_outcome_notes_plan_date", "plan_id", "effective_date"),
+)
+
+# How many events of a plan are dated on each day (events without a date are not counted).
+event_days_table = sa.Table(
+    "event_days",
+    metadata,
+    sa.Column("plan_id", sa.Text, primary_key=True),
+    sa.Column("effective_date", sa.Date, primary_key=True),
+    sa.Column("events", sa.Integer, nullable=False),
+)
+
+STATE_TABLES = (occurrence_states_table, invitation_states_table, outcome_notes_table, event_days_table)
+
+
 # -- migrations ------------------------------------------------------------------------------------
 # MIGRATIONS[n - 1] takes the database from version n - 1 to version n, inside the transaction that
 # records the new version. Adding a table is one function appended here. A migration that alters an
@@ -161,7 +247,13 @@ def _v3_outbox(conn: Connection) -> None:
     outbox_table.create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox]
+def _v4_states(conn: Connection) -> None:
+    for table in STATE_TABLES:
+        table.create(conn)
+    rebuild_states(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox, _v4_states]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -187,18 +279,23 @@ class Ledger:
         return self._engine
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Connection]:
+    def transaction(self, *, write: bool, snapshot: bool = False) -> Iterator[Connection]:
         """A connection in a transaction, database errors turned into LedgerError. A write
         transaction takes the write lock first (BEGIN IMMEDIATE on SQLite, the writers' lock on
-        PostgreSQL), so a read-then-update inside it cannot race another writer."""
+        PostgreSQL), so a read-then-update inside it cannot race another writer. A `snapshot` read
+        sees one state of the database in all its statements: what SQLite's read transactions
+        always do, REPEATABLE READ on PostgreSQL (whose default gives each statement its own)."""
         what = "Không ghi được vào cơ sở dữ liệu" if write else "Không đọc được cơ sở dữ liệu"
         with self._errors(what):
             if write:
                 with _write_transaction(self._engine) as conn:
                     yield conn
             else:
-                with self._engine.connect() as conn, conn.begin():
-                    yield conn
+                with self._engine.connect() as conn:
+                    if snapshot and self._engine.dialect.name == "postgresql":
+                        conn.execution_options(isolation_level="REPEATABLE READ")
+                    with conn.begin():
+                        yield conn
 
     @functools.cached_property
     def instance_id(self) -> str:
@@ -236,6 +333,7 @@ class Ledger:
 
         insert = _insert_for(self._engine.dialect.name)
         inserted: list[Event] = []
+        rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         with self._errors("Không ghi được sự kiện vào sổ theo dõi"), self._write() as conn:
             for new in events:
@@ -253,7 +351,10 @@ class Ledger:
                 )
                 new_id = conn.execute(stmt).scalar_one_or_none()
                 if new_id is not None:
-                    inserted.append(_event({**row, "id": new_id}))
+                    rows.append({**row, "id": new_id})
+                    inserted.append(_event(rows[-1]))
+            # The states follow in the same transaction: they hold exactly the events committed.
+            add_to_states(conn, rows)
         return inserted
 
     # -- reading -----------------------------------------------------------------------------------
@@ -534,3 +635,132 @@ def _event(row: Any) -> Event:
         plan_hash=row["plan_hash"],
         recorded_at=row["recorded_at"],
     )
+
+
+# -- states, folded from events --------------------------------------------------------------------
+
+_STATUS, _ANSWER, _OUTCOME, _OPENED = (
+    EventKind.STAGE_STATUS.value,
+    EventKind.COUNTERPART_STATUS.value,
+    EventKind.OUTCOME.value,
+    EventKind.OCCURRENCE_OPENED.value,
+)
+_EXECUTION = Stage.EXECUTION.value
+_BATCH = 5000
+
+
+class _States:
+    """Rows of the state tables with events folded into them, in id order. `occurrences` and
+    `invitations` map primary keys to whole rows (dicts by column name); `notes` and `days` hold what
+    the folded events add."""
+
+    def __init__(self, occurrences: dict[tuple, dict] | None = None, invitations: dict[tuple, dict] | None = None):
+        self.occurrences = occurrences if occurrences is not None else {}
+        self.invitations = invitations if invitations is not None else {}
+        self.notes: list[dict[str, Any]] = []
+        self.days: Counter[tuple[str, dt.date]] = Counter()
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        kind, stage, on = event["kind"], event["stage"], event["effective_date"]
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        key = (event["plan_id"], event["item"], event["occurrence"])
+        if on is not None:
+            self.days[(event["plan_id"], on)] += 1
+        if kind == _STATUS and stage in STAGE_NAMES:
+            _push(self._row(self.occurrences, occurrence_states_table, key), stage, event, status=event["status"])
+        elif kind == _ANSWER and stage in STAGE_NAMES and event["counterpart"] is not None:
+            _push(self._row(self.invitations, invitation_states_table, (*key, event["counterpart"])), ANSWER, event, status=event["status"])
+        elif kind == _OUTCOME:
+            if stage == _EXECUTION:
+                indicators = payload.get("indicators")
+                text = None if indicators is None else json.dumps(indicators, ensure_ascii=False)
+                _push(self._row(self.occurrences, occurrence_states_table, key), EXECUTION_OUTCOME, event, indicators=text)
+            note = payload.get("note")
+            if isinstance(note, str) and note:
+                self.notes.append(
+                    {"event": event["id"], "plan_id": key[0], "item": key[1], "occurrence": key[2], "stage": stage, "effective_date": on, "actor": event["actor"], "note": note}
+                )
+        elif kind == _OPENED:
+            row = self._row(self.occurrences, occurrence_states_table, key)
+            if row[f"{OPENED}_count"] == 0:
+                start, end = payload.get("start"), payload.get("end")
+                row[f"{OPENED}_event"], row[f"{OPENED}_on"] = event["id"], on
+                row[f"{OPENED}_start"] = start if isinstance(start, str) else None
+                row[f"{OPENED}_end"] = end if isinstance(end, str) else None
+            row[f"{OPENED}_count"] += 1
+
+    @staticmethod
+    def _row(rows: dict[tuple, dict], table: sa.Table, key: tuple) -> dict[str, Any]:
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {c.name: (0 if c.name.endswith("_count") else None) for c in table.c}
+            row.update(zip((c.name for c in table.primary_key), key))
+        return row
+
+
+def _push(row: dict[str, Any], name: str, event: Mapping[str, Any], **fields: Any) -> None:
+    """The event becomes the group's latest; the latest becomes the one before."""
+    for field in ("event", "on", *fields):
+        row[f"{name}_previous_{field}"] = row[f"{name}_{field}"]
+    row[f"{name}_event"], row[f"{name}_on"] = event["id"], event["effective_date"]
+    for field, value in fields.items():
+        row[f"{name}_{field}"] = value
+    row[f"{name}_count"] += 1
+
+
+def add_to_states(conn: Connection, events: Sequence[Mapping[str, Any]]) -> None:
+    """Fold events just inserted (rows with their ids, in id order) into the states, in the caller's
+    write transaction: the rows they touch are read, updated and written back."""
+    if not events:
+        return
+    states = _States(_read_rows(conn, occurrence_states_table, {(e["plan_id"], e["item"], e["occurrence"]) for e in events if e["kind"] != _ANSWER}),
+                     _read_rows(conn, invitation_states_table, {(e["plan_id"], e["item"], e["occurrence"], e["counterpart"]) for e in events if e["kind"] == _ANSWER and e["counterpart"] is not None}))
+    for event in events:
+        states.add(event)
+    _write_states(conn, states, upsert=True)
+
+
+def rebuild_states(conn: Connection) -> None:
+    """Derive the states from all the events again, in the caller's write transaction (migration 4,
+    and after a bulk load that bypassed `append`)."""
+    for table in STATE_TABLES:
+        conn.execute(table.delete())
+    t = events_table
+    # Only outcomes and openings have a payload that matters: the others' is not even decoded.
+    payload = sa.type_coerce(sa.case((t.c.kind.in_([_OUTCOME, _OPENED]), t.c.payload)), t.c.payload.type).label("payload")
+    columns = [t.c.id, t.c.plan_id, t.c.item, t.c.occurrence, t.c.kind, t.c.stage, t.c.counterpart, t.c.status, t.c.actor, t.c.effective_date, payload]
+    states = _States()
+    result = conn.execute(sa.select(*columns).order_by(t.c.id).execution_options(yield_per=20_000))
+    for event in result.mappings():
+        states.add(event)
+    _write_states(conn, states, upsert=False)
+
+
+def _read_rows(conn: Connection, table: sa.Table, keys: set[tuple]) -> dict[tuple, dict]:
+    key_columns = list(table.primary_key)
+    found: dict[tuple, dict] = {}
+    ordered = sorted(keys)
+    for begin in range(0, len(ordered), _BATCH // len(key_columns)):
+        chunk = ordered[begin : begin + _BATCH // len(key_columns)]
+        for row in conn.execute(sa.select(table).where(sa.tuple_(*key_columns).in_(chunk))).mappings():
+            found[tuple(row[c.name] for c in key_columns)] = dict(row)
+    return found
+
+
+def _write_states(conn: Connection, states: _States, *, upsert: bool) -> None:
+    insert = _insert_for(conn.dialect.name)
+    for table, rows in ((occurrence_states_table, states.occurrences), (invitation_states_table, states.invitations)):
+        stmt = insert(table)
+        if upsert:
+            stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key], set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key})
+        _execute_many(conn, stmt, list(rows.values()))
+    _execute_many(conn, outcome_notes_table.insert(), states.notes)
+    stmt = insert(event_days_table)
+    if upsert:
+        stmt = stmt.on_conflict_do_update(index_elements=["plan_id", "effective_date"], set_={"events": event_days_table.c.events + stmt.excluded.events})
+    _execute_many(conn, stmt, [{"plan_id": plan_id, "effective_date": on, "events": n} for (plan_id, on), n in states.days.items()])
+
+
+def _execute_many(conn: Connection, stmt, rows: list[dict[str, Any]]) -> None:
+    for begin in range(0, len(rows), _BATCH):
+        conn.execute(stmt, rows[begin : begin + _BATCH])

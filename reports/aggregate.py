@@ -18,6 +18,7 @@ import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,17 @@ from sqlalchemy.engine import Connection
 
 from plan.calendar import ReportingPeriod, WorkingCalendar
 from plan.events import ANSWERED, MAIN, CoordinationStatus, EventKind, StageStatus
-from plan.ledger import Ledger, events_table
+from plan.ledger import (
+    ANSWER,
+    EXECUTION_OUTCOME,
+    OPENED,
+    Ledger,
+    event_days_table,
+    events_table,
+    invitation_states_table,
+    occurrence_states_table,
+    outcome_notes_table,
+)
 from plan.model import STAGE_LABELS, Anchor, CounterpartKind, ItemKind, Plan, Stage
 from plan.occurrences import item_occurrences
 from plan.progress import RAG_LABELS, Rag
@@ -95,80 +106,238 @@ def aggregate(plan: Plan, ledger: Ledger, period: ReportingPeriod, as_of: dt.dat
     window = period.data_window
     as_of = as_of or window[1]
     in_period = (window[0], min(window[1], as_of))
-    with ledger.transaction(write=False) as conn:
+    # One snapshot for every statement: the states and the events read agree with each other.
+    with ledger.transaction(write=False, snapshot=True) as conn:
         raw = _read(conn, plan, as_of, in_period)
         return _build(plan, period, as_of, window, in_period, raw, functools.partial(_status_reasons, conn))
 
 
-# -- reading: filters and reductions in SQL ----------------------------------------------------------
+# -- reading: the ledger's states, filtered and reduced in SQL ----------------------------------------
 
 
 @dataclass
 class _Raw:
-    # One row per occurrence (counterpart None): the latest status of each stage, packed; one row per
-    # invitation (item, occurrence, counterpart): its latest answer, packed under its stage (coordination).
-    states: pd.DataFrame  # item, occurrence, counterpart, preparation, coordination, execution, reporting
-    # The rows whose payload matters: occurrences opened (their dates), execution outcomes in the
-    # period (their indicators) and outcomes with a note.
-    details: pd.DataFrame  # id, item, occurrence, kind, stage, day, actor, start, end, note, indicators
+    # One row per occurrence known to the ledger (no particular order): the latest status of each stage
+    # on as_of, packed (below; -1 none); the first opening recorded by as_of with a start (its event id,
+    # 0 none, and the first and last day it gives as day numbers); the latest execution outcome in the
+    # window (its id, 0 none, and its `indicators` as JSON text).
+    occurrences: pd.DataFrame  # item, occurrence, preparation, coordination, execution, reporting, opened, start, end, outcome, indicators
+    # One row per invitation: its latest answer on as_of, packed (-1 none).
+    invitations: pd.DataFrame  # item, occurrence, counterpart, answer
+    # The outcomes with a note, dated up to as_of (or undated).
+    notes: pd.DataFrame  # id, item, occurrence, stage, day, actor, note
     events_in_period: int
 
 
-def _read(conn: Connection, plan: Plan, as_of: dt.date, in_period: tuple[dt.date, dt.date]) -> _Raw:
-    t = events_table
+OCCURRENCE_COLUMNS = ["item", "occurrence", *(s.value for s in STAGES), "opened", "start", "end", "outcome", "indicators"]
+INVITATION_COLUMNS = ["item", "occurrence", "counterpart", "answer"]
+_NONE = {**{s.value: -1 for s in STAGES}, "opened": 0, "start": 0, "end": 0, "outcome": 0, "indicators": None, "answer": -1}
+
+
+def _read(conn: Connection, plan: Plan, as_of: dt.date, in_period: tuple[dt.date, dt.date], *, from_events: bool = False) -> _Raw:
+    """What the report needs from the ledger, read from the states the ledger keeps beside its events,
+    or (`from_events`: the reference, and what the states cannot tell) from the events themselves."""
     plan_id = unicodedata.normalize("NFC", plan.id)
-    # Every query reads the events up to the last one recorded now: the ledger only appends and ids
-    # become visible in order, so the queries see one cut of it even where each statement takes its
-    # own snapshot (PostgreSQL's read committed).
-    last = conn.execute(sa.select(sa.func.max(t.c.id)).where(t.c.plan_id == plan_id)).scalar() or 0
-    # On SQLite a plain scan and a sort beat walking the (plan, item, occurrence) index, whose rows
-    # lie all over the table: `+plan_id` keeps the planner off it.
-    plan_column = sa.literal_column(f"+{t.name}.plan_id") if conn.dialect.name == "sqlite" else t.c.plan_id
-    this_plan = sa.and_(plan_column == plan_id, t.c.id <= last)
-    known = sa.and_(this_plan, sa.or_(t.c.effective_date <= as_of, t.c.effective_date.is_(None)))
+    if from_events:
+        occurrences, invitations = _from_events(conn, plan_id, as_of, in_period)
+        return _Raw(occurrences, invitations, _notes_from_events(conn, plan_id, as_of), _count_from_events(conn, plan_id, in_period))
+    occurrences, invitations = _from_states(conn, plan_id, as_of, in_period)
+    return _Raw(occurrences, invitations, _notes_from_states(conn, plan_id, as_of), _count_from_days(conn, plan_id, in_period))
+
+
+def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tuple[dt.date, dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each occurrence's and invitation's row of the ledger's states, as of `as_of`: its latest event
+    of a sort if dated by then, else the one before if it is, else none if there were no more. The
+    few that had three or more, the newer two dated later, are read from the events."""
+    o, v = occurrence_states_table, invitation_states_table
+
+    def known(on):
+        return sa.or_(on.is_(None), on <= as_of)
+
+    def in_window(on):
+        return on.between(*in_period)
+
+    def as_of_day(table: sa.Table, name: str, value: Callable[[str], Any], none: Any, dated=known):
+        latest, previous = name, f"{name}_previous"
+        return sa.case(
+            (sa.and_(table.c[f"{latest}_event"].is_not(None), dated(table.c[f"{latest}_on"])), value(latest)),
+            (sa.and_(table.c[f"{previous}_event"].is_not(None), dated(table.c[f"{previous}_on"])), value(previous)),
+            (table.c[f"{name}_count"] <= 2, none),
+        )  # else NULL: the events decide
+
+    def packed(table: sa.Table, answer: bool = False):
+        return lambda which: _packed(conn, table.c[f"{which}_event"], table.c[f"{which}_status"], table.c[f"{which}_on"], answer=answer)
+
+    # The first opening if known by as_of: its start must be a date, unless there were no other
+    # openings (none then); else NULL, the events decide. Its days are read as they are.
+    opened_event, opened_count = o.c[f"{OPENED}_event"], o.c[f"{OPENED}_count"]
+    start = _day_number(conn, o.c[f"{OPENED}_start"], text=True)
+    opened = sa.case(
+        (opened_event.is_(None), 0),
+        (sa.and_(known(o.c[f"{OPENED}_on"]), sa.or_(opened_count <= 1, start > 0)), opened_event),
+        (opened_count <= 1, 0),
+    )
+    occurrences = sa.select(
+        o.c.item,
+        o.c.occurrence,
+        *(as_of_day(o, s.value, packed(o), -1).label(s.value) for s in STAGES),
+        opened.label("opened"),
+        sa.func.coalesce(start, 0).label("start"),
+        sa.func.coalesce(_day_number(conn, o.c[f"{OPENED}_end"], text=True), 0).label("end"),
+        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_event"], 0, in_window).label("outcome"),
+        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_indicators"], None, in_window).label("indicators"),
+    ).where(o.c.plan_id == plan_id)
+    invitations = sa.select(v.c.item, v.c.occurrence, v.c.counterpart, as_of_day(v, ANSWER, packed(v, answer=True), -1).label("answer")).where(v.c.plan_id == plan_id)
+    occ, inv = _frame(conn, occurrences), _frame(conn, invitations)
+
+    decided_occ, decided_inv = _whole_numbers(occ, _OCCURRENCE_NUMBERS), _whole_numbers(inv, ["answer"])
+    if not (decided_occ and decided_inv):
+        undecided = occ[_OCCURRENCE_NUMBERS].isna().any(axis=1).to_numpy()
+        unanswered = inv["answer"].isna().to_numpy()
+        keys = set(zip(occ["item"].to_numpy()[undecided], occ["occurrence"].to_numpy()[undecided])) | set(zip(inv["item"].to_numpy()[unanswered], inv["occurrence"].to_numpy()[unanswered]))
+        again_occ, again_inv = _from_events(conn, plan_id, as_of, in_period, keys)
+        occ = pd.concat([occ[~_pairs_in(occ, keys)].astype(again_occ.dtypes.to_dict()), again_occ], ignore_index=True)
+        inv = pd.concat([inv[~_pairs_in(inv, keys)].astype(again_inv.dtypes.to_dict()), again_inv], ignore_index=True)
+    # An opening without a start does not count; the days of one that does not count are not read.
+    ignored = occ["start"].to_numpy() <= 0
+    occ.loc[ignored, "opened"] = 0
+    occ.loc[ignored | (occ["opened"].to_numpy() == 0), ["start", "end"]] = 0
+    return occ, inv
+
+
+_OCCURRENCE_NUMBERS = [*(s.value for s in STAGES), "opened", "start", "end", "outcome"]
+
+
+def _whole_numbers(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Turns the object columns into int64 ones, unless one holds a NULL (False then, unchanged)."""
+    try:
+        converted = {c: frame[c].to_numpy(dtype=object).astype(np.int64) for c in columns}
+    except TypeError:
+        return False
+    for column, values in converted.items():
+        frame[column] = values
+    return True
+
+
+def _pairs_in(frame: pd.DataFrame, keys: set[tuple[str, str]]) -> np.ndarray:
+    return np.fromiter(((i, o) in keys for i, o in zip(frame["item"], frame["occurrence"])), dtype=bool, count=len(frame))
+
+
+def _notes_from_states(conn: Connection, plan_id: str, as_of: dt.date) -> pd.DataFrame:
+    n = outcome_notes_table
+    query = sa.select(
+        n.c.event.label("id"), n.c.item, n.c.occurrence, n.c.stage, sa.func.coalesce(_day_number(conn, n.c.effective_date), 0).label("day"), n.c.actor, n.c.note
+    ).where(n.c.plan_id == plan_id, sa.or_(n.c.effective_date <= as_of, n.c.effective_date.is_(None)))
+    return _frame(conn, query)
+
+
+def _count_from_days(conn: Connection, plan_id: str, in_period: tuple[dt.date, dt.date]) -> int:
+    d = event_days_table
+    if in_period[0] > in_period[1]:
+        return 0
+    query = sa.select(sa.func.coalesce(sa.func.sum(d.c.events), 0)).where(d.c.plan_id == plan_id, d.c.effective_date.between(*in_period))
+    return int(conn.execute(query).scalar_one())
+
+
+# -- the same from the events (the reference; what the states cannot tell) ------------------------------
+
+
+def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tuple[dt.date, dt.date], keys: set[tuple[str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The occurrences' and invitations' rows grouped from the events: of every occurrence, or of `keys`
+    (item, occurrence) only."""
+    t = events_table
     is_answer = t.c.kind == EventKind.COUNTERPART_STATUS.value
     is_outcome = t.c.kind == EventKind.OUTCOME.value
     is_opened = t.c.kind == EventKind.OCCURRENCE_OPENED.value
-    day = sa.func.coalesce(_day_number(conn, t.c.effective_date), 0)
-
-    # The latest status of every stage and every invitation; only finished stages and answers need a date.
-    dated = sa.or_(is_answer, t.c.status.in_([StageStatus.DONE.value, StageStatus.SKIPPED.value]))
-    packed = t.c.id * _ID_SHIFT + sa.case(_CODES, value=t.c.status, else_=15) * _CODE_SHIFT + sa.case((dated, day), else_=0)
-    counterpart = sa.case((is_answer, t.c.counterpart)).label("counterpart")
-    states = (
-        sa.select(
+    if keys is None:
+        # On SQLite a plain scan and a sort beat walking the (plan, item, occurrence) index, whose rows
+        # lie all over the table: `+plan_id` keeps the planner off it.
+        plan_column = sa.literal_column(f"+{t.name}.plan_id") if conn.dialect.name == "sqlite" else t.c.plan_id
+        chunks = [sa.true()]
+    else:
+        plan_column = t.c.plan_id
+        ordered = sorted(keys)
+        chunks = [sa.tuple_(t.c.item, t.c.occurrence).in_(ordered[b : b + 400]) for b in range(0, len(ordered), 400)]
+    occurrence_rows, invitation_rows, detail_rows = [], [], []
+    for chunk in chunks:
+        known = sa.and_(plan_column == plan_id, chunk, sa.or_(t.c.effective_date <= as_of, t.c.effective_date.is_(None)))
+        # The latest status of every stage and every invitation.
+        counterpart = sa.case((is_answer, t.c.counterpart)).label("counterpart")
+        states = (
+            sa.select(
+                t.c.item,
+                t.c.occurrence,
+                counterpart,
+                *(sa.func.coalesce(sa.func.max(sa.case((t.c.stage == s.value, _packed(conn, t.c.id, t.c.status, t.c.effective_date, answer=is_answer)))), -1).label(s.value) for s in STAGES),
+            )
+            .where(known, sa.or_(t.c.kind == EventKind.STAGE_STATUS.value, sa.and_(is_answer, t.c.counterpart.is_not(None))))
+            .group_by(t.c.item, t.c.occurrence, counterpart)
+        )
+        execution = sa.and_(is_outcome, t.c.stage == Stage.EXECUTION.value, t.c.effective_date.between(*in_period))
+        details = sa.select(
+            t.c.id,
             t.c.item,
             t.c.occurrence,
-            counterpart,
-            *(sa.func.coalesce(sa.func.max(sa.case((t.c.stage == s.value, packed))), -1).label(s.value) for s in STAGES),
-        )
-        .where(known, sa.or_(t.c.kind == EventKind.STAGE_STATUS.value, sa.and_(is_answer, t.c.counterpart.is_not(None))))
-        .group_by(t.c.item, t.c.occurrence, counterpart)
-    )
+            sa.case((is_opened, "opened"), else_="outcome").label("kind"),
+            sa.case((is_opened, _day_number(conn, t.c.payload["start"].as_string(), text=True))).label("start"),
+            sa.case((is_opened, _day_number(conn, t.c.payload["end"].as_string(), text=True))).label("end"),
+            sa.case((execution, t.c.payload["indicators"].as_string())).label("indicators"),
+        ).where(known, sa.or_(is_opened, execution))
+        frame = _frame(conn, states)
+        occurrence_rows.append(frame[frame["counterpart"].isna()])
+        invitation_rows.append(frame[frame["counterpart"].notna()])
+        detail_rows.append(_frame(conn, details))
 
-    in_window = t.c.effective_date.between(*in_period)
-    execution = sa.and_(is_outcome, t.c.stage == Stage.EXECUTION.value, in_window)
+    states, answers, details = (pd.concat(rows, ignore_index=True) for rows in (occurrence_rows, invitation_rows, detail_rows))
+    # An invitation's answers are the coordination's: its latest answer is the latest of any stage.
+    invitations = answers[["item", "occurrence", "counterpart"]].assign(answer=answers[[s.value for s in STAGES]].to_numpy(dtype=np.int64).max(axis=1, initial=-1))
+    # The first opening with a start; the latest execution outcome.
+    details = details.sort_values("id", kind="stable")
+    opened = details[(details["kind"] == "opened").to_numpy() & (_ints(details["start"]) > 0)].drop_duplicates(["item", "occurrence"], keep="first")
+    executed = details[(details["kind"] == "outcome").to_numpy()].drop_duplicates(["item", "occurrence"], keep="last")
+    occurrences = states.drop(columns="counterpart")
+    occurrences = occurrences.merge(opened[["item", "occurrence", "id", "start", "end"]].rename(columns={"id": "opened"}), on=["item", "occurrence"], how="outer")
+    occurrences = occurrences.merge(executed[["item", "occurrence", "id", "indicators"]].rename(columns={"id": "outcome"}), on=["item", "occurrence"], how="outer")
+    occurrences = occurrences.astype(object)
+    for column in ("opened", "start", "end", "outcome", *(s.value for s in STAGES)):
+        occurrences[column] = occurrences[column].where(occurrences[column].notna(), _NONE[column])
+    occurrences["indicators"] = occurrences["indicators"].where(occurrences["indicators"].notna(), None)
+    occurrences, invitations = occurrences[OCCURRENCE_COLUMNS].reset_index(drop=True), invitations[INVITATION_COLUMNS].reset_index(drop=True)
+    _whole_numbers(occurrences, _OCCURRENCE_NUMBERS)
+    _whole_numbers(invitations, ["answer"])
+    return occurrences, invitations
+
+
+def _notes_from_events(conn: Connection, plan_id: str, as_of: dt.date) -> pd.DataFrame:
+    t = events_table
     note = t.c.payload["note"].as_string()
-    details = sa.select(
-        t.c.id,
-        t.c.item,
-        t.c.occurrence,
-        t.c.kind,
-        t.c.stage,
-        day.label("day"),
-        sa.case((is_outcome, t.c.actor)).label("actor"),
-        sa.case((is_opened, _day_number(conn, t.c.payload["start"].as_string(), text=True))).label("start"),
-        sa.case((is_opened, _day_number(conn, t.c.payload["end"].as_string(), text=True))).label("end"),
-        sa.case((is_outcome, note)).label("note"),
-        sa.case((execution, t.c.payload["indicators"].as_string())).label("indicators"),  # JSON text: parsed at once below
-    ).where(known, sa.or_(is_opened, execution, sa.and_(is_outcome, note.is_not(None), note != "")))
-
-    count = sa.select(sa.func.count()).where(this_plan, in_window)
-    return _Raw(
-        states=_frame(conn, states),
-        details=_frame(conn, details),
-        events_in_period=int(conn.execute(count).scalar_one()) if in_period[0] <= in_period[1] else 0,
+    query = sa.select(
+        t.c.id, t.c.item, t.c.occurrence, t.c.stage, sa.func.coalesce(_day_number(conn, t.c.effective_date), 0).label("day"), t.c.actor, note.label("note")
+    ).where(
+        t.c.plan_id == plan_id,
+        sa.or_(t.c.effective_date <= as_of, t.c.effective_date.is_(None)),
+        t.c.kind == EventKind.OUTCOME.value,
+        note.is_not(None),
+        note != "",
     )
+    return _frame(conn, query)
+
+
+def _count_from_events(conn: Connection, plan_id: str, in_period: tuple[dt.date, dt.date]) -> int:
+    t = events_table
+    if in_period[0] > in_period[1]:
+        return 0
+    return int(conn.execute(sa.select(sa.func.count()).where(t.c.plan_id == plan_id, t.c.effective_date.between(*in_period))).scalar_one())
+
+
+def _packed(conn: Connection, event, status, on, *, answer) -> Any:
+    """An event packed into one integer (see _ID_SHIFT). Only finished stages and answers (`answer`:
+    True, or a condition) need their day."""
+    day = sa.func.coalesce(_day_number(conn, on), 0)
+    finished = status.in_([StageStatus.DONE.value, StageStatus.SKIPPED.value])
+    if answer is not True:
+        day = sa.case((finished if answer is False else sa.or_(answer, finished), day), else_=0)
+    return event * _ID_SHIFT + sa.case(_CODES, value=status, else_=15) * _CODE_SHIFT + day
 
 
 def _day_number(conn: Connection, value, *, text: bool = False):
@@ -221,12 +390,23 @@ class _Days:
 
 
 def _dates(ordinals: np.ndarray) -> np.ndarray:
-    """`datetime.date` objects, as the rest of Kehoach writes dates (for result rows only)."""
-    return np.array([dt.date.fromordinal(int(o)) for o in ordinals], dtype=object)
+    """`datetime.date` objects, as the rest of Kehoach writes dates (for result rows only): one object
+    per distinct day."""
+    ordinals = np.asarray(ordinals, dtype=np.int64)
+    if not len(ordinals):
+        return np.array([], dtype=object)
+    first = int(ordinals.min())
+    days = np.array([dt.date.fromordinal(o) for o in range(first, int(ordinals.max()) + 1)], dtype=object)
+    return days[ordinals - first]
 
 
 def _ints(values: pd.Series) -> np.ndarray:
-    return values.fillna(0).to_numpy(dtype=np.int64)
+    """Whole numbers from an object column of ints (None: 0)."""
+    array = values.to_numpy(dtype=object)
+    try:
+        return array.astype(np.int64)
+    except TypeError:  # None among them
+        return np.where(pd.isna(array), 0, array).astype(np.int64)
 
 
 # -- the plan as lookup tables ----------------------------------------------------------------------
@@ -241,7 +421,7 @@ class _PlanTables:
 
 def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
     names = {p.id: (getattr(p, "short_name", None) or p.name) for p in (*plan.units, *plan.bodies, plan.directors, plan.department)}
-    rows, offsets, occurrences = [], [], []
+    rows, offsets, occurrences = [], [], []  # offsets: anchor code and working days, flat
     months: dict[tuple[dt.date, dt.date], list] = {}  # monthly items with the same window share their months
     for position, item in enumerate(plan.items):
         rows.append(
@@ -261,7 +441,7 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
         for as_occurrence in (False, True):
             for stage in STAGES:
                 offset = plan.offset(item, stage, occurrence=as_occurrence)  # the rules make sure there is one
-                offsets.append((_ANCHORS[offset.anchor], offset.working_days) if offset else (_ANCHORS[Anchor.ISSUED], 0))
+                offsets += (_ANCHORS[offset.anchor], offset.working_days) if offset else (_ANCHORS[Anchor.ISSUED], 0)
         span = item_span(plan, item)
         if span is None:
             continue
@@ -281,17 +461,17 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
 # -- building the tables -------------------------------------------------------------------------
 
 
-class _Keys:
-    """(item, occurrence) pairs as integers: item position × number of occurrence names + name code."""
-
-    def __init__(self, *occurrence_columns: pd.Series):
-        self.names = pd.Index(pd.unique(np.concatenate([c.to_numpy(dtype=object) for c in occurrence_columns])))
-        self.size = max(len(self.names), 1)
-
-    def of(self, items: np.ndarray, occurrences: pd.Series) -> np.ndarray:
-        """Keys for item positions (-1: not in the plan) and occurrence names; -1 when the item is unknown."""
-        codes = self.names.get_indexer(occurrences.to_numpy(dtype=object))
-        return np.where((items >= 0) & (codes >= 0), items * self.size + codes, -1)
+def _occurrence_keys(*pairs: tuple[np.ndarray, pd.Series]) -> list[np.ndarray]:
+    """(item position, occurrence name) pairs as integers that compare equal when the pairs do: item
+    position × number of names + name code, the names coded all at once; -1 when the item is unknown."""
+    names = [occurrences.to_numpy(dtype=object) for _, occurrences in pairs]
+    codes, uniques = pd.factorize(np.concatenate(names)) if names else (np.zeros(0, dtype=np.int64), [])
+    size, keys, begin = max(len(uniques), 1), [], 0
+    for (items, _), column in zip(pairs, names):
+        code = codes[begin : begin + len(column)]
+        begin += len(column)
+        keys.append(np.where((items >= 0) & (code >= 0), items * size + code, -1))
+    return keys
 
 
 @dataclass
@@ -323,31 +503,45 @@ def _build(
     item_ids = pd.Index(items["id"])
     start, end = in_period[0].toordinal(), in_period[1].toordinal()
 
-    states, details = raw.states, raw.details
-    kind = details["kind"].to_numpy()
-    opened = details.loc[kind == EventKind.OCCURRENCE_OPENED.value, ["item", "occurrence", "start", "end"]]
-    keys = _Keys(tables.occurrences["occurrence"], states["occurrence"], details["occurrence"])
-
-    # Occurrences as item_occurrences lists them: the plan's, then the sessions and requests opened by as_of.
-    recorded_start = _ints(opened["start"]) + _DAY0
-    recorded = pd.DataFrame(
-        {
-            "item": item_ids.get_indexer(opened["item"]),
-            "occurrence": opened["occurrence"],
-            "start": recorded_start,
-            "end": np.where(_ints(opened["end"]) > 0, _ints(opened["end"]) + _DAY0, recorded_start),
-        }
+    states, invitations, noted = raw.occurrences, raw.invitations, raw.notes
+    states_item, invitations_item, notes_item = (item_ids.get_indexer(frame["item"].to_numpy(dtype=object)) for frame in (states, invitations, noted))
+    own_key, states_key, invitations_key, notes_key = _occurrence_keys(
+        (tables.occurrences["item"].to_numpy(), tables.occurrences["occurrence"]),
+        (states_item, states["occurrence"]),
+        (invitations_item, invitations["occurrence"]),
+        (notes_item, noted["occurrence"]),
     )
-    recorded["key"] = keys.of(recorded["item"].to_numpy(), opened["occurrence"])
-    own = tables.occurrences.assign(key=keys.of(tables.occurrences["item"].to_numpy(), tables.occurrences["occurrence"]))
-    occ = pd.concat([own, recorded[(recorded["key"] >= 0) & (recorded["start"] > _DAY0)]], ignore_index=True)
-    occ = occ.drop_duplicates("key", ignore_index=True)  # an occurrence recorded twice is one occurrence
+
+    # Occurrences as item_occurrences lists them: the plan's, then the sessions and requests opened by
+    # as_of, in the order they were opened.
+    opened, opened_start, opened_end = (states[c].to_numpy(dtype=np.int64) for c in ("opened", "start", "end"))
+    recorded = np.flatnonzero((states_key >= 0) & (opened > 0))
+    recorded = recorded[np.argsort(opened[recorded], kind="stable")]
+    recorded_start = opened_start[recorded] + _DAY0
+    occ = pd.concat(
+        [
+            tables.occurrences.assign(key=own_key),
+            pd.DataFrame(
+                {
+                    "item": states_item[recorded],
+                    "occurrence": states["occurrence"].to_numpy(dtype=object)[recorded],
+                    "start": recorded_start,
+                    "end": np.where(opened_end[recorded] > 0, opened_end[recorded] + _DAY0, recorded_start),
+                    "key": states_key[recorded],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    occ = occ.drop_duplicates("key", ignore_index=True)  # the plan's own occurrence wins over one recorded
     occ["main"] = (occ["occurrence"] == MAIN).to_numpy()
     occ_index = pd.Index(occ["key"])
 
-    state_keys = keys.of(item_ids.get_indexer(states["item"]), states["occurrence"])
-    is_invitation = states["counterpart"].notna().to_numpy()
-    views = _views(plan, tables, occ, occ_index.get_indexer(state_keys[~is_invitation]), states[~is_invitation], as_of)
+    packed = np.full((len(occ), len(STAGES)), -1, dtype=np.int64)
+    rows = occ_index.get_indexer(states_key)
+    found = rows >= 0
+    packed[rows[found]] = states[[s.value for s in STAGES]].to_numpy(dtype=np.int64)[found]
+    views = _views(plan, tables, occ, packed, as_of)
 
     # Per item: counts and RAG, the worst stage (done when every stage of every occurrence is finished).
     n_items, occ_item = len(items), occ["item"].to_numpy(dtype=np.int64)
@@ -373,27 +567,22 @@ def _build(
     item_table["stages_done_in_period"] = stages_done_in_period
     item_table["stages_overdue"] = stages_overdue
 
-    details_item = item_ids.get_indexer(details["item"])
-    details_key = keys.of(details_item, details["occurrence"])
-    day = _ints(details["day"]) + _DAY0
-    is_outcome = kind == EventKind.OUTCOME.value
-    has_note = is_outcome & details["note"].notna().to_numpy()
     notes = pd.DataFrame(
         {
-            "id": details["id"].to_numpy(dtype=np.int64)[has_note],
-            "item": details_item[has_note],
-            "key": details_key[has_note],
-            "stage": pd.Categorical(details["stage"].to_numpy()[has_note], dtype=STAGE_DTYPE).codes,
-            "on": day[has_note],
-            "actor": details["actor"].to_numpy()[has_note],
-            "note": details["note"].to_numpy()[has_note],
+            "id": noted["id"].to_numpy(dtype=np.int64),
+            "item": notes_item,
+            "key": notes_key,
+            "stage": pd.Categorical(noted["stage"].to_numpy(dtype=object), dtype=STAGE_DTYPE).codes,
+            "on": _ints(noted["day"]) + _DAY0,
+            "actor": noted["actor"].to_numpy(dtype=object),
+            "note": noted["note"].to_numpy(dtype=object),
         }
     )
-    executions = is_outcome & (details["stage"] == Stage.EXECUTION.value).to_numpy() & (day >= start) & (day <= end)
-    indicators, totals = _indicators(
-        plan, items, details["id"].to_numpy(dtype=np.int64)[executions], details["indicators"].to_numpy()[executions], details_item[executions], details_key[executions]
-    )
+    outcome = states["outcome"].to_numpy(dtype=np.int64)
+    executed = (outcome > 0) & (states_item >= 0)
+    indicators, totals = _indicators(plan, items, states["indicators"].to_numpy(dtype=object)[executed], states_item[executed])
 
+    invitation_rows = occ_index.get_indexer(invitations_key)
     return ReportData(
         plan=plan,
         period=period,
@@ -405,12 +594,12 @@ def _build(
         indicator_totals=totals,
         units=_units(plan, items, stages_done_in_period, stages_overdue),
         late=_late(items, views, notes, status_reasons),
-        counterparts=_counterparts(plan, items, states[is_invitation], occ_index.get_indexer(state_keys[is_invitation]), start, end),
+        counterparts=_counterparts(plan, items, invitations, invitations_item, invitation_rows, start, end),
         notes=_notes(items, notes, start, end),
     )
 
 
-def _views(plan: Plan, tables: _PlanTables, occ: pd.DataFrame, rows: np.ndarray, states: pd.DataFrame, as_of: dt.date) -> _Views:
+def _views(plan: Plan, tables: _PlanTables, occ: pd.DataFrame, packed: np.ndarray, as_of: dt.date) -> _Views:
     n_occ, n_stages = len(occ), len(STAGES)
     item = occ["item"].to_numpy(dtype=np.int64)
     variant = np.where(occ["main"].to_numpy(), 0, 1)
@@ -419,11 +608,7 @@ def _views(plan: Plan, tables: _PlanTables, occ: pd.DataFrame, rows: np.ndarray,
     anchors = np.stack([occ["start"].to_numpy(np.int64), occ["end"].to_numpy(np.int64), np.full(n_occ, plan.document.issued_on.toordinal())], axis=1)
     anchor_date = np.take_along_axis(anchors, anchor, axis=1)
 
-    # Each stage's latest status, unpacked; a stage with no status event has not started.
-    packed = np.full((n_occ, n_stages), -1, dtype=np.int64)
-    found = rows >= 0
-    for s, stage in enumerate(STAGES):
-        packed[rows[found], s] = states[stage.value].to_numpy(dtype=np.int64)[found]
+    # Each stage's latest status (packed, -1 for a stage with no status event: not started), unpacked.
     seen = packed >= 0
     code = np.where(seen, (packed // _CODE_SHIFT) % 16, _NOT_STARTED)
     code = np.where(code < len(STAGE_STATUSES), code, _NOT_STARTED)
@@ -497,21 +682,17 @@ def _reasons(keys: np.ndarray, stages: np.ndarray, notes: pd.DataFrame) -> np.nd
     return reason
 
 
-def _indicators(plan: Plan, items: pd.DataFrame, ids: np.ndarray, texts: np.ndarray, item: np.ndarray, key: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The latest execution outcome in the period of each occurrence (a correction replaces what it
-    corrects): its indicators summed per item, and over all items. The outcomes come as arrays: event
-    ids, `indicators` JSON texts, item positions and occurrence keys."""
+def _indicators(plan: Plan, items: pd.DataFrame, texts: np.ndarray, item: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The indicators of each occurrence's latest execution outcome in the window (`indicators` JSON
+    texts, with their items' positions) summed per item, and over all items."""
     catalogue = plan.indicators
-    order = np.lexsort((ids, key))  # by occurrence, then id: the last of each run is the latest
-    latest = order[np.r_[key[order][1:] != key[order][:-1], True]] if len(order) else order
-    latest = latest[item[latest] >= 0]
-    values = _indicator_values(texts[latest], [i.id for i in catalogue])
+    values = _indicator_values(texts, [i.id for i in catalogue])
     counted = ~np.isnan(values)
     sums = np.zeros((len(items), len(catalogue)))
     given = np.zeros((len(items), len(catalogue)), dtype=np.int64)
     for n in range(len(catalogue)):
-        sums[:, n] = np.bincount(item[latest][counted[:, n]], weights=values[counted[:, n], n], minlength=len(items))
-        given[:, n] = np.bincount(item[latest][counted[:, n]], minlength=len(items))
+        sums[:, n] = np.bincount(item[counted[:, n]], weights=values[counted[:, n], n], minlength=len(items))
+        given[:, n] = np.bincount(item[counted[:, n]], minlength=len(items))
     row, column = np.nonzero(given)  # item order, then catalogue order
     per_item = pd.DataFrame(
         {
@@ -541,8 +722,26 @@ def _indicator_values(texts: np.ndarray, catalogue: list[str]) -> np.ndarray:
         return np.zeros((0, len(catalogue)))
     parsed = json.loads("[" + ",".join(t if isinstance(t, str) else "null" for t in texts) + "]")
     records = [p if isinstance(p, dict) else {} for p in parsed]
-    values = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    return np.where(values == np.floor(values), values, np.nan)
+    # Usually every value given is a JSON integer: straight into the matrix. Anything else (text,
+    # decimals, booleans) goes through pandas' number parsing, whole numbers kept.
+    column, rows, columns, values = {key: n for n, key in enumerate(catalogue)}.get, [], [], []
+    for row, record in enumerate(records):
+        for key, value in record.items():
+            n = column(key)
+            if n is None or value is None:
+                continue
+            if type(value) is not int or not -_EXACT < value < _EXACT:
+                matrix = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+                return np.where(matrix == np.floor(matrix), matrix, np.nan)
+            rows.append(row)
+            columns.append(n)
+            values.append(value)
+    matrix = np.full((len(records), len(catalogue)), np.nan)
+    matrix[rows, columns] = values
+    return matrix
+
+
+_EXACT = 2**53  # integers a float holds exactly
 
 
 def _units(plan: Plan, items: pd.DataFrame, done_in_period: np.ndarray, overdue: np.ndarray) -> pd.DataFrame:
@@ -559,32 +758,37 @@ def _units(plan: Plan, items: pd.DataFrame, done_in_period: np.ndarray, overdue:
     return units[UNIT_COLUMNS]
 
 
-def _counterparts(plan: Plan, items: pd.DataFrame, answers: pd.DataFrame, occurrence_row: np.ndarray, start: int, end: int) -> pd.DataFrame:
+def _counterparts(plan: Plan, items: pd.DataFrame, answers: pd.DataFrame, item: np.ndarray, occurrence_row: np.ndarray, start: int, end: int) -> pd.DataFrame:
     """Per counterpart, by latest answer on as_of: the invitations of known occurrences whose latest
-    answer is dated in the period, and those still awaiting one, whenever they were sent."""
-    packed = answers[[s.value for s in STAGES]].to_numpy(dtype=np.int64).max(axis=1, initial=-1)  # answers are coordination's
+    answer is dated in the period, and those still awaiting one, whenever they were sent. `item` and
+    `occurrence_row` place each invitation in the plan's items and the known occurrences (-1: not)."""
+    packed = answers["answer"].to_numpy(dtype=np.int64)
     answer = (packed // _CODE_SHIFT) % 16 - 8
     on = np.where(packed % _CODE_SHIFT > 0, packed % _CODE_SHIFT + _DAY0, 0)
-    item = pd.Index(items["id"]).get_indexer(answers["item"])
     sent = np.isin(answer, [ANSWERS.index(a) for a in (CoordinationStatus.INVITED, *ANSWERED)])
     chosen = (occurrence_row >= 0) & (item >= 0) & (packed >= 0) & sent & (((on >= start) & (on <= end)) | (answer == _INVITED))
-    table = pd.DataFrame({"counterpart": answers["counterpart"].to_numpy()[chosen], "number": items["number"].to_numpy()[item[chosen]], "answer": answer[chosen]})
+    code, found = pd.factorize(answers["counterpart"].to_numpy(dtype=object)[chosen])
+    number, answer = items["number"].to_numpy(dtype=np.int64)[item[chosen]], answer[chosen]
 
     known = {c.id: c for c in plan.counterparts}
     order = {c.id: n for n, c in enumerate(plan.counterparts)}
-    ids = sorted(set(table["counterpart"]), key=lambda c: (order.get(c, len(order)), c))
-    counts = table.groupby(["counterpart", "answer"]).size()
-    listed = table.drop_duplicates(["counterpart", "number"]).sort_values("number").groupby("counterpart")["number"].agg(lambda n: ", ".join(map(str, n)))
+    ranked = sorted(range(len(found)), key=lambda n: (order.get(found[n], len(order)), found[n]))
+    ids = [found[n] for n in ranked]
+    counts = np.zeros((len(found), len(ANSWERS)), dtype=np.int64)
+    np.add.at(counts, (code, answer), 1)
+    pairs = np.unique(code.astype(np.int64) * (int(number.max(initial=0)) + 1) + number)  # by counterpart, then item number
+    pair_code, pair_number = np.divmod(pairs, int(number.max(initial=0)) + 1)
+    listed = {n: ", ".join(map(str, pair_number[pair_code == n].tolist())) for n in range(len(found))}
     result = pd.DataFrame(
         {
             "counterpart": pd.Series(ids, dtype=object),
             "name": pd.Series([(known[c].short_name or known[c].name) if c in known else c for c in ids], dtype=object),
             "kind": pd.Categorical([known[c].kind.value if c in known else None for c in ids], dtype=COUNTERPART_KIND_DTYPE),
-            "items": pd.Series([listed.get(c, "") for c in ids], dtype=object),
+            "items": pd.Series([listed[n] for n in ranked], dtype=object),
         }
     )
     for column, status in (("confirmed", CoordinationStatus.CONFIRMED), ("declined", CoordinationStatus.DECLINED), ("no_answer", CoordinationStatus.NO_ANSWER), ("awaiting", CoordinationStatus.INVITED)):
-        result[column] = np.array([counts.get((c, ANSWERS.index(status)), 0) for c in ids], dtype=np.int64)
+        result[column] = counts[ranked, ANSWERS.index(status)] if ranked else np.zeros(0, dtype=np.int64)
     return result[COUNTERPART_COLUMNS]
 
 

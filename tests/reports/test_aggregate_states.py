@@ -1,0 +1,205 @@
+"""The aggregation reads the states the ledger keeps beside its events (plan.ledger, migration 4); what
+it reads there, and the report built from it, must be exactly what grouping the events themselves
+gives (the way it read before the states existed, kept as `_read(..., from_events=True)`), on any
+report date, including the occurrences whose states cannot tell and are read from the events.
+
+Runs on SQLite, and on PostgreSQL too when KEHOACH_TEST_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import random
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+import reports.aggregate as aggregation
+from plan.calendar import ReportingPeriod
+from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, StageStatus, plan_ref
+from plan.ledger import Ledger
+from plan.load import load_plan
+from plan.model import Stage
+from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
+
+D = dt.date
+POSTGRES_URL = os.environ.get("KEHOACH_TEST_POSTGRES_URL", "").strip()
+SAMPLE = SCENARIOS_DIR / "hanoi-svhtt-ttdn-2023.sample.yaml"
+TABLES = ("items", "indicators", "indicator_totals", "units", "late", "counterparts", "notes")
+
+
+@pytest.fixture(scope="module", name="plan")
+def fixture_plan():
+    result = load_plan()
+    assert result.plan is not None, [p.render() for p in result.problems]
+    return result.plan
+
+
+@pytest.fixture(
+    scope="module",
+    name="database_url",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="KEHOACH_TEST_POSTGRES_URL is not set"))],
+)
+def fixture_database_url(request, tmp_path_factory):
+    """Makes empty databases: SQLite files, or fresh PostgreSQL schemas dropped at the end."""
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("ledgers")
+        yield lambda name: sa.URL.create("sqlite", database=str(folder / f"{name}.sqlite")).render_as_string()
+        return
+    admin = sa.create_engine(POSTGRES_URL)
+    schemas = []
+
+    def make(name: str) -> str:
+        schema = f"t_{name}_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        schemas.append(schema)
+        return make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+    yield make
+    with admin.begin() as conn:
+        for schema in schemas:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture(scope="module", name="sample")
+def fixture_sample(plan, database_url):
+    """The 2023 plan's sample year, appended in a few batches."""
+    scenario, problems = load_scenario(SAMPLE)
+    assert scenario is not None, [p.render() for p in problems]
+    events = scenario_events(plan, scenario, [], D(2023, 12, 31), actor="x")
+    with Ledger(database_url("sample")) as ledger:
+        for begin in range(0, len(events), 25):
+            ledger.append(plan_ref(plan), events[begin : begin + 25])
+        yield ledger
+
+
+@pytest.fixture(scope="module", name="shuffled")
+def fixture_shuffled(plan, database_url):
+    """A made-up year recorded out of date order: many status changes per stage, answers changing their
+    minds, corrections, backdated and undated events, sessions opened twice."""
+    rng = random.Random(30)
+    ref, events = plan_ref(plan), []
+    occurrences = {item.id: [MAIN, "2023-03", "2023-07"] for item in plan.items}
+    for item in plan.items:
+        for n in range(rng.randint(0, 3)):
+            start = D(2023, 1, 1) + dt.timedelta(days=rng.randint(0, 340))
+            session = f"{start.isoformat()}-s{n}"
+            occurrences[item.id].append(session)
+            for again in range(rng.choice([1, 1, 2])):
+                events.append(
+                    NewEvent(
+                        f"open/{item.id}/{session}/{again}",
+                        item.id,
+                        EventKind.OCCURRENCE_OPENED,
+                        session,
+                        payload={"start": (start + dt.timedelta(days=again)).isoformat(), "end": (start + dt.timedelta(days=rng.randint(0, 3))).isoformat()},
+                        effective_date=start - dt.timedelta(days=rng.randint(-20, 40)),
+                    )
+                )
+    counterparts = [c.id for c in plan.counterparts]
+    for n in range(2500):
+        item = rng.choice(plan.items)
+        occurrence, stage = rng.choice(occurrences[item.id]), rng.choice(list(Stage))
+        on = None if rng.random() < 0.05 else D(2022, 12, 1) + dt.timedelta(days=rng.randint(0, 400))
+        pick = rng.random()
+        if pick < 0.5:
+            events.append(NewEvent(f"s/{n}", item.id, EventKind.STAGE_STATUS, occurrence, stage.value, status=rng.choice(list(StageStatus)).value, payload={"reason": f"lý do {n}"}, effective_date=on))
+        elif pick < 0.7:
+            counterpart = rng.choice(counterparts)
+            events.append(NewEvent(f"a/{n}", item.id, EventKind.COUNTERPART_STATUS, occurrence, Stage.COORDINATION.value, counterpart, rng.choice(list(CoordinationStatus)).value, effective_date=on))
+        elif pick < 0.9:
+            payload = {"indicators": {i: rng.randint(0, 50) for i in rng.sample(item.indicators, k=len(item.indicators))}} if item.indicators else {}
+            if rng.random() < 0.4:
+                payload["note"] = rng.choice(["Đã làm.", "Vướng <b>kinh phí</b> & lịch", "Trùng lịch."])
+            events.append(NewEvent(f"o/{n}", item.id, EventKind.OUTCOME, occurrence, rng.choice([Stage.EXECUTION.value, stage.value]), payload=payload, actor=f"nguoi-{n % 7}", effective_date=on))
+        else:
+            events.append(NewEvent(f"d/{n}", item.id, EventKind.OVERDUE, occurrence, stage.value, effective_date=on))
+    rng.shuffle(events)  # ids no longer follow dates
+    with Ledger(database_url("shuffled")) as ledger:
+        for begin in range(0, len(events), 100):
+            ledger.append(ref, events[begin : begin + 100])
+        yield ledger
+
+
+def _both_ways(plan, ledger, period: str, as_of: D | None):
+    """(raw from the states, raw from the events, report from the states, report from the events)."""
+    period = ReportingPeriod.parse(period)
+    window = period.data_window
+    as_of = as_of or window[1]
+    in_period = (window[0], min(window[1], as_of))
+    with ledger.transaction(write=False, snapshot=True) as conn:
+        reasons = functools.partial(aggregation._status_reasons, conn)
+        raws = [aggregation._read(conn, plan, as_of, in_period, from_events=way) for way in (False, True)]
+        reports = [aggregation._build(plan, period, as_of, window, in_period, raw, reasons) for raw in raws]
+    return (*raws, *reports)
+
+
+def _comparable(raw) -> dict[str, pd.DataFrame]:
+    """The rows that say something, in key order; indicators as parsed JSON (the text may be spaced differently)."""
+    stages = [s.value for s in Stage]
+    occ = raw.occurrences
+    occ = occ[(occ[stages] >= 0).any(axis=1) | (occ["opened"] > 0) | (occ["outcome"] > 0)].copy()
+    occ["indicators"] = [None if t is None else json.loads(t) for t in occ["indicators"]]
+    inv = raw.invitations[raw.invitations["answer"] >= 0]
+    return {
+        "occurrences": occ.sort_values(["item", "occurrence"]).reset_index(drop=True),
+        "invitations": inv.sort_values(["item", "occurrence", "counterpart"]).reset_index(drop=True),
+        "notes": raw.notes.sort_values("id").reset_index(drop=True),
+    }
+
+
+def _assert_same(plan, ledger, period, as_of=None):
+    from_states, from_events, report, reference = _both_ways(plan, ledger, period, as_of)
+    assert from_states.events_in_period == from_events.events_in_period
+    for name, frame in _comparable(from_states).items():
+        pd.testing.assert_frame_equal(frame, _comparable(from_events)[name], check_exact=True, obj=f"{name} ({period}, {as_of})")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(report, name), getattr(reference, name), check_exact=True, obj=f"{name} ({period}, {as_of})")
+    return from_states
+
+
+@pytest.mark.parametrize("period", ["2023-H1", "2023-9M", "2023", "2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4", "2022"])
+def test_the_sample_year_reads_the_same_from_the_states_and_from_the_events(plan, sample, period):
+    raw = _assert_same(plan, sample, period)
+    if period == "2023":
+        assert len(raw.occurrences) > 10 and len(raw.invitations) > 3 and len(raw.notes) >= 2
+
+
+def test_on_any_report_date_the_states_and_the_events_agree(plan, sample, shuffled, monkeypatch):
+    """Report dates through the year on a ledger whose ids do not follow its dates: the states often
+    cannot tell the status on an earlier day, and those occurrences are read from the events."""
+    read_again = []
+    from_events = aggregation._from_events
+
+    def spy(conn, plan_id, as_of, in_period, keys=None):
+        if keys is not None:
+            read_again.append(len(keys))
+        return from_events(conn, plan_id, as_of, in_period, keys)
+
+    monkeypatch.setattr(aggregation, "_from_events", spy)
+    for as_of in [*pd.date_range("2023-01-10", "2024-01-20", freq="23D").date, D(2022, 12, 1)]:
+        _assert_same(plan, shuffled, "2023", as_of)
+        _assert_same(plan, sample, "2023", as_of)
+    for period in ("2023-H1", "2023-Q3"):
+        _assert_same(plan, shuffled, period)
+    assert read_again and max(read_again) > 5  # the events decided for some occurrences
+    assert min(read_again) >= 1
+
+
+def test_aggregate_reads_the_states(plan, sample, monkeypatch):
+    """The report itself goes through the states: with the events' grouping disabled it still comes out."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the events were grouped")
+
+    monkeypatch.setattr(aggregation, "_from_events", refuse)
+    data = aggregation.aggregate(plan, sample, ReportingPeriod.parse("2023"))
+    assert data.events_in_period > 0 and not data.late.empty
