@@ -101,6 +101,13 @@ def _item_runs(client) -> dict[str, Any]:
     return {name: runs[0] for name, runs in by_name.items()}
 
 
+def _logged(client, run_id: UUID, pattern: re.Pattern) -> tuple[bool, Any]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    messages = [log.message for log in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))]
+    return any(pattern.search(m) for m in messages), messages[-3:]
+
+
 def _expected_status_rows(stack: ServedStack) -> tuple[list[dict[str, Any]], str]:
     """What the plan-run published, recomputed from the ledger: the table rows and the markdown."""
     plan = _plan()
@@ -154,6 +161,13 @@ def _state_badge(page, name: str):
     """The state badge of a run's page (Suspended, Resuming, Completed…): the header's only text
     that is the state's name alone (log lines say "Finished in state Completed()")."""
     return page.get_by_role("main").get_by_text(name, exact=True).first
+
+
+def _newest_logs_first(page):
+    """The run page's log, newest line first: the list only draws the lines in view."""
+    page.get_by_role("combobox", name="log sort order").click()
+    page.get_by_role("option", name="Newest to oldest", exact=True).click()
+    return page.get_by_role("log")
 
 
 def _open_artifact(ui, key: str, title: str) -> None:
@@ -213,7 +227,7 @@ def test_a_coordinator_follows_the_plan_run_and_gives_an_outcome_through_the_res
     expect(page.get_by_role("main"), f"the run page of {waiting_name!r} did not open {browser.where()}").to_contain_text(waiting_name)
     expect(_state_badge(page, "Suspended"), f"the run page does not show the run suspended {browser.where()}").to_be_visible()
     expect(page.get_by_role("link", name="Deployment content-item"), f"the run does not name its deployment {browser.where()}").to_be_visible()
-    expect(page.get_by_role("log"), f"the run's log does not say what it waits for {browser.where()}").to_contain_text(
+    expect(_newest_logs_first(page), f"the run's log does not say what it waits for {browser.where()}").to_contain_text(
         f"Chờ đơn vị nhập kết quả: {WAITING_FOR}"
     )
     browser.shot("waiting-run")
@@ -305,11 +319,19 @@ def test_a_coordinator_follows_the_plan_run_and_gives_an_outcome_through_the_res
             return done, (state if done else f"{state.name if state else None} ({state.state_details.pause_key if state else ''})")
 
         final = wait_for(f"{waiting_name} to go on after the resume", probe, RESUMED_RUN_TIMEOUT, every=1, fail=stack.fail)
-        browser.lap("resumed run")
         suspensions = [s.state_details.pause_key for s in client.read_flow_run_states(waiting.id) if s.name == "Suspended"]
+        # The line the run logs last: the item's status when it ends, or what it waits for next.
+        last_line = (
+            re.compile(rf"ND {item.number}: \w+, \d+ bước quá hạn")
+            if final.is_completed()
+            else re.compile(re.escape(f"Chờ đơn vị nhập kết quả: {final.state_details.pause_key}"))
+        )
+        wait_for(f"the last log line of {waiting_name} to reach the API", lambda: _logged(client, waiting.id, last_line), 60, every=1, fail=stack.fail)
+        browser.lap("resumed run")
     assert suspensions.count(WAITING_FOR) == 1, f"{waiting_name} waited for {WAITING_FOR} more than once: {suspensions}"
     page.reload()
     expect(_state_badge(page, final.name), f"the run page does not show the run {final.name} {browser.where()}").to_be_visible()
+    expect(_newest_logs_first(page), f"the run's log does not show how it went on {browser.where()}").to_contain_text(last_line)
     browser.shot("after-resume")
     _sidebar(page, "Runs").click()
     expect(_run_row(page, waiting_name), f"the Runs page does not show {waiting_name!r} {final.name} {browser.where()}").to_contain_text(final.name)
