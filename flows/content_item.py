@@ -277,7 +277,10 @@ def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
         if pending is not None:
             form = form.with_initial_data(counterpart=pending)
     key = pause_key(view.occurrence.id, view.stage, as_of)
-    logger.info("Chờ đơn vị nhập kết quả: %s", key)
+    if key in fired:  # resumed: Prefect hands back the input given, nothing is awaited any more
+        logger.info("Nhận kết quả đơn vị đã nhập: %s", key)
+    else:
+        logger.info("Chờ đơn vị nhập kết quả: %s", key)
     given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
     outcome = outcome_payload(given)
     record_outcome_task(path, item.id, view.occurrence.id, view.stage.value, outcome, as_of, "giao diện Prefect")

@@ -489,6 +489,8 @@ class MaildirTransport:
         _, message = _built(mail, sender)
         try:
             if self._box is None:
+                # Maildir creates its own folder but not the ones above it (a fresh KEHOACH_HOME).
+                self.directory.parent.mkdir(parents=True, exist_ok=True)
                 self._box = mailbox.Maildir(str(self.directory), create=True)
             self._box.add(message.encode("ascii"))
         except OSError as exc:

@@ -299,6 +299,13 @@ def test_maildir_holds_the_same_message(tmp_path: Path, smtp_server, mail, sende
         assert str(stored[header]) == str(sent[header])
 
 
+def test_maildir_in_a_home_that_does_not_exist_yet_is_created(tmp_path: Path, mail, sender) -> None:
+    home = tmp_path / "fresh" / "kehoach"  # a worker on a fresh machine: KEHOACH_HOME not made yet
+    with transport_from_settings(MailSettings(), home) as transport:
+        assert transport.send(mail(1), sender) == {}
+    assert len(mailbox.Maildir(str(home / "maildir"), create=False)) == 1
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 
