@@ -181,8 +181,10 @@ occurrence_states_table = sa.Table(
     sa.Column("occurrence", sa.Text, primary_key=True),
     sa.Column(f"{OPENED}_event", _Id, nullable=True),
     sa.Column(f"{OPENED}_on", sa.Date, nullable=True),
-    sa.Column(f"{OPENED}_start", sa.Text, nullable=True),  # the payload's "start" and "end" when they are text
-    sa.Column(f"{OPENED}_end", sa.Text, nullable=True),
+    # The payload's "start" and "end" (ISO dates). A start that is not one, or an end that is neither
+    # one nor missing, leaves both NULL: readers then go back to the event.
+    sa.Column(f"{OPENED}_start", sa.Date, nullable=True),
+    sa.Column(f"{OPENED}_end", sa.Date, nullable=True),
     sa.Column(f"{OPENED}_count", sa.Integer, nullable=False, default=0),
     *(column for stage in STAGE_NAMES for column in _latest_columns(stage, "status")),  # `stage_status` events
     *_latest_columns(EXECUTION_OUTCOME, "indicators"),  # the payload's "indicators" as JSON text
@@ -683,10 +685,11 @@ class _States:
         elif kind == _OPENED:
             row = self._row(self.occurrences, occurrence_states_table, key)
             if row[f"{OPENED}_count"] == 0:
-                start, end = payload.get("start"), payload.get("end")
+                start, end = _iso_date(payload.get("start")), _iso_date(payload.get("end"))
+                if end is _IRREGULAR or (end is None and payload.get("end") is not None):
+                    start = None
                 row[f"{OPENED}_event"], row[f"{OPENED}_on"] = event["id"], on
-                row[f"{OPENED}_start"] = start if isinstance(start, str) else None
-                row[f"{OPENED}_end"] = end if isinstance(end, str) else None
+                row[f"{OPENED}_start"], row[f"{OPENED}_end"] = (start, end) if isinstance(start, dt.date) else (None, None)
             row[f"{OPENED}_count"] += 1
 
     @staticmethod
@@ -696,6 +699,21 @@ class _States:
             row = rows[key] = {c.name: (0 if c.name.endswith("_count") else None) for c in table.c}
             row.update(zip((c.name for c in table.primary_key), key))
         return row
+
+
+_IRREGULAR = object()
+
+
+def _iso_date(value: Any) -> Any:
+    """A "YYYY-MM-DD" text as a date; None for None; _IRREGULAR for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return _IRREGULAR
 
 
 def _push(row: dict[str, Any], name: str, event: Mapping[str, Any], **fields: Any) -> None:

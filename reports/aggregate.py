@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import json
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,8 @@ _INVITED = ANSWERS.index(CoordinationStatus.INVITED)
 _ANCHORS = {Anchor.START: 0, Anchor.END: 1, Anchor.ISSUED: 2}
 # Status codes packed with an event (below): a stage's lifecycle, then an invitation's.
 _CODES = {s.value: i for i, s in enumerate(STAGE_STATUSES)} | {s.value: 8 + i for i, s in enumerate(ANSWERS)}
+# The database tries them in this order: the usual latest statuses first.
+_CODES = {s.value: _CODES[s.value] for s in (StageStatus.DONE, StageStatus.IN_PROGRESS, CoordinationStatus.CONFIRMED, StageStatus.SKIPPED)} | _CODES
 
 # "The latest event" in SQL without joining back: each event is packed into one integer ordered by
 # its id and carrying its status code and date, so MAX() over a group gives the latest event and
@@ -120,7 +122,7 @@ class _Raw:
     # One row per occurrence known to the ledger (no particular order): the latest status of each stage
     # on as_of, packed (below; -1 none); the first opening recorded by as_of with a start (its event id,
     # 0 none, and the first and last day it gives as day numbers); the latest execution outcome in the
-    # window (its id, 0 none, and its `indicators` as JSON text).
+    # window (its id, 0 none, and its `indicators`, parsed).
     occurrences: pd.DataFrame  # item, occurrence, preparation, coordination, execution, reporting, opened, start, end, outcome, indicators
     # One row per invitation: its latest answer on as_of, packed (-1 none).
     invitations: pd.DataFrame  # item, occurrence, counterpart, answer
@@ -168,14 +170,14 @@ def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
     def packed(table: sa.Table, answer: bool = False):
         return lambda which: _packed(conn, table.c[f"{which}_event"], table.c[f"{which}_status"], table.c[f"{which}_on"], answer=answer)
 
-    # The first opening if known by as_of: its start must be a date, unless there were no other
-    # openings (none then); else NULL, the events decide. Its days are read as they are.
-    opened_event, opened_count = o.c[f"{OPENED}_event"], o.c[f"{OPENED}_count"]
-    start = _day_number(conn, o.c[f"{OPENED}_start"], text=True)
+    # The first opening, if known by as_of and dated (a start before 1900 is none, as no start is,
+    # when there were no other openings); else NULL, the events decide.
+    opened_event, opened_count, opened_on = o.c[f"{OPENED}_event"], o.c[f"{OPENED}_count"], o.c[f"{OPENED}_on"]
+    start = _day_number(conn, o.c[f"{OPENED}_start"])
     opened = sa.case(
         (opened_event.is_(None), 0),
-        (sa.and_(known(o.c[f"{OPENED}_on"]), sa.or_(opened_count <= 1, start > 0)), opened_event),
-        (opened_count <= 1, 0),
+        (sa.and_(opened_on > as_of, opened_count <= 1), 0),
+        (sa.and_(known(opened_on), o.c[f"{OPENED}_start"].is_not(None), sa.or_(opened_count <= 1, start > 0)), opened_event),
     )
     occurrences = sa.select(
         o.c.item,
@@ -183,21 +185,23 @@ def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
         *(as_of_day(o, s.value, packed(o), -1).label(s.value) for s in STAGES),
         opened.label("opened"),
         sa.func.coalesce(start, 0).label("start"),
-        sa.func.coalesce(_day_number(conn, o.c[f"{OPENED}_end"], text=True), 0).label("end"),
+        sa.func.coalesce(_day_number(conn, o.c[f"{OPENED}_end"]), 0).label("end"),
         as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_event"], 0, in_window).label("outcome"),
         as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_indicators"], None, in_window).label("indicators"),
     ).where(o.c.plan_id == plan_id)
     invitations = sa.select(v.c.item, v.c.occurrence, v.c.counterpart, as_of_day(v, ANSWER, packed(v, answer=True), -1).label("answer")).where(v.c.plan_id == plan_id)
-    occ, inv = _frame(conn, occurrences), _frame(conn, invitations)
+    occ, inv = _columns(conn, occurrences, _OCCURRENCE_NUMBERS, json_values=["indicators"]), _columns(conn, invitations, ["answer"])
 
-    decided_occ, decided_inv = _whole_numbers(occ, _OCCURRENCE_NUMBERS), _whole_numbers(inv, ["answer"])
-    if not (decided_occ and decided_inv):
-        undecided = occ[_OCCURRENCE_NUMBERS].isna().any(axis=1).to_numpy()
-        unanswered = inv["answer"].isna().to_numpy()
+    # NULL where the states cannot tell (the numbers are still objects then): those occurrences, and
+    # all their invitations, are read from the events.
+    undecided, unanswered = (_nulls(frame[columns]) for frame, columns in ((occ, _OCCURRENCE_NUMBERS), (inv, ["answer"])))
+    if undecided.any() or unanswered.any():
         keys = set(zip(occ["item"].to_numpy()[undecided], occ["occurrence"].to_numpy()[undecided])) | set(zip(inv["item"].to_numpy()[unanswered], inv["occurrence"].to_numpy()[unanswered]))
         again_occ, again_inv = _from_events(conn, plan_id, as_of, in_period, keys)
-        occ = pd.concat([occ[~_pairs_in(occ, keys)].astype(again_occ.dtypes.to_dict()), again_occ], ignore_index=True)
-        inv = pd.concat([inv[~_pairs_in(inv, keys)].astype(again_inv.dtypes.to_dict()), again_inv], ignore_index=True)
+        occ = pd.concat([occ[~_pairs_in(occ, keys)].astype(object), again_occ.astype(object)], ignore_index=True)
+        inv = pd.concat([inv[~_pairs_in(inv, keys)].astype(object), again_inv.astype(object)], ignore_index=True)
+    if not (_whole_numbers(occ, _OCCURRENCE_NUMBERS) and _whole_numbers(inv, ["answer"])):
+        raise AssertionError("a state left undecided")
     # An opening without a start does not count; the days of one that does not count are not read.
     ignored = occ["start"].to_numpy() <= 0
     occ.loc[ignored, "opened"] = 0
@@ -208,8 +212,17 @@ def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
 _OCCURRENCE_NUMBERS = [*(s.value for s in STAGES), "opened", "start", "end", "outcome"]
 
 
+def _nulls(numbers: pd.DataFrame) -> np.ndarray:
+    """The rows with a NULL among the numbers (columns still of objects)."""
+    if (numbers.dtypes != object).all():
+        return np.zeros(len(numbers), dtype=bool)
+    return numbers.isna().any(axis=1).to_numpy()
+
+
 def _whole_numbers(frame: pd.DataFrame, columns: list[str]) -> bool:
     """Turns the object columns into int64 ones, unless one holds a NULL (False then, unchanged)."""
+    if all(frame[c].dtype == np.int64 for c in columns):
+        return True
     try:
         converted = {c: frame[c].to_numpy(dtype=object).astype(np.int64) for c in columns}
     except TypeError:
@@ -228,7 +241,7 @@ def _notes_from_states(conn: Connection, plan_id: str, as_of: dt.date) -> pd.Dat
     query = sa.select(
         n.c.event.label("id"), n.c.item, n.c.occurrence, n.c.stage, sa.func.coalesce(_day_number(conn, n.c.effective_date), 0).label("day"), n.c.actor, n.c.note
     ).where(n.c.plan_id == plan_id, sa.or_(n.c.effective_date <= as_of, n.c.effective_date.is_(None)))
-    return _frame(conn, query)
+    return _columns(conn, query, ["id", "day"], nullable=["stage"])
 
 
 def _count_from_days(conn: Connection, plan_id: str, in_period: tuple[dt.date, dt.date]) -> int:
@@ -301,7 +314,7 @@ def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
     occurrences = occurrences.astype(object)
     for column in ("opened", "start", "end", "outcome", *(s.value for s in STAGES)):
         occurrences[column] = occurrences[column].where(occurrences[column].notna(), _NONE[column])
-    occurrences["indicators"] = occurrences["indicators"].where(occurrences["indicators"].notna(), None)
+    occurrences["indicators"] = _parsed(occurrences["indicators"].where(occurrences["indicators"].notna(), None).to_numpy(dtype=object))
     occurrences, invitations = occurrences[OCCURRENCE_COLUMNS].reset_index(drop=True), invitations[INVITATION_COLUMNS].reset_index(drop=True)
     _whole_numbers(occurrences, _OCCURRENCE_NUMBERS)
     _whole_numbers(invitations, ["answer"])
@@ -320,7 +333,7 @@ def _notes_from_events(conn: Connection, plan_id: str, as_of: dt.date) -> pd.Dat
         note.is_not(None),
         note != "",
     )
-    return _frame(conn, query)
+    return _frame(conn, query, ["id", "day"])
 
 
 def _count_from_events(conn: Connection, plan_id: str, in_period: tuple[dt.date, dt.date]) -> int:
@@ -347,11 +360,84 @@ def _day_number(conn: Connection, value, *, text: bool = False):
     return (sa.cast(value, sa.Date) if text else value) - sa.literal(_EPOCH, sa.Date) + 1
 
 
-def _frame(conn: Connection, query) -> pd.DataFrame:
-    # Plain DBAPI rows into object columns: building a frame from SQLAlchemy Row objects, or inferring
-    # pandas' string dtype, costs more than the query. SQLite gives JSON text, PostgreSQL objects.
+_SEPARATOR = "\x1f"  # the unit separator: in no id, and JSON text escapes it
+_NULL = -(2**62)
+
+
+def _columns(conn: Connection, query, numbers: Sequence[str] = (), *, nullable: Sequence[str] = (), json_values: Sequence[str] = ()) -> pd.DataFrame:
+    """Like `_frame`, for many rows: the database joins each column into one text, split here at once,
+    so that 100,000 rows make a few Python objects, not a million. `nullable` texts come back None
+    when NULL or empty; `json_values` (JSON texts) come back parsed, None when NULL. Texts holding
+    the separator are read as rows instead."""
+    rows = query.subquery()
+    joined = [sa.func.count()]
+    for column in rows.c:
+        if column.name in numbers:
+            number = sa.func.coalesce(column, _NULL)
+            joined.append(_join(conn, number if conn.dialect.name == "sqlite" else sa.cast(number, sa.Text), ","))
+        elif column.name in json_values:
+            joined.append(_join(conn, sa.func.coalesce(column, "null"), ","))
+        else:
+            joined.append(_join(conn, sa.func.coalesce(column, ""), _SEPARATOR))
+    count, *texts = conn.execute(sa.select(*joined)).one()
+    columns = {}
+    for column, text in zip(rows.c, texts):
+        if column.name in numbers:
+            values = np.fromstring(text or "", dtype=np.int64, sep=",")
+            if (values == _NULL).any():  # NULL: the numbers stay objects, None among them
+                values = np.where(values == _NULL, None, values.astype(object))
+        elif column.name in json_values:
+            values = _objects(json.loads(f"[{text or ''}]"))
+        else:
+            values = np.array(text.split(_SEPARATOR) if count else [], dtype=object)
+            if column.name in nullable:
+                values[values == ""] = None
+        if len(values) != count:
+            return _frame(conn, query, numbers, json_values=json_values)
+        columns[column.name] = values
+    return _frame_of(columns)
+
+
+def _objects(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A frame of these arrays as they are (pandas would read text as its string dtype)."""
+    return pd.DataFrame({name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in columns.items()})
+
+
+def _join(conn: Connection, value, separator: str):
+    if conn.dialect.name == "sqlite":
+        return sa.func.group_concat(value, separator)
+    return sa.func.string_agg(value, separator)
+
+
+def _frame(conn: Connection, query, numbers: Sequence[str] = (), *, json_values: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows in object columns, the `numbers` in int64 ones unless one is NULL, `json_values` (JSON
+    texts) parsed. Plain DBAPI rows: building a frame from SQLAlchemy Row objects, or inferring pandas'
+    string dtype, costs more than the query; numpy turns the rows into typed columns in one go."""
     result = conn.execute(query)
-    return pd.DataFrame(result.cursor.fetchall(), columns=list(result.keys()), dtype=object)
+    names, rows = list(result.keys()), result.cursor.fetchall()
+    frame = None
+    if numbers:
+        try:
+            array = np.array(rows, dtype=[(name, np.int64 if name in numbers else object) for name in names])
+            frame = _frame_of({name: array[name] for name in names})
+        except (TypeError, ValueError):
+            pass  # a NULL among the numbers
+    if frame is None:
+        frame = pd.DataFrame(rows, columns=names, dtype=object)
+    for name in json_values:
+        frame[name] = _parsed(frame[name].to_numpy(dtype=object))
+    return frame
+
+
+def _parsed(texts: np.ndarray) -> np.ndarray:
+    """JSON texts (None: NULL) parsed at once."""
+    return _objects(json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]"))
 
 
 def _status_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
@@ -368,24 +454,33 @@ def _status_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
 
 class _Days:
     """`WorkingCalendar` arithmetic on arrays of date ordinals: the calendar's working days from `first`
-    to `last` in a sorted array, searched with numpy as the calendar bisects its own list."""
+    to `last` in a sorted array, searched as the calendar bisects its own list. Every day of that span
+    has its place in the array looked up once."""
 
     def __init__(self, calendar: WorkingCalendar, first: int, last: int):
         ordinals = np.arange(first, last + 1, dtype=np.int64)
-        self.working = ordinals[[calendar.is_working_day(dt.date.fromordinal(int(o))) for o in ordinals]]
+        working = np.array([calendar.is_working_day(dt.date.fromordinal(int(o))) for o in ordinals], dtype=bool)
+        self.working, self.first = ordinals[working], first
+        self.up_to = np.cumsum(working)  # working days up to each day of the span, itself included
+        self.on = working.astype(np.int64)
+
+    def _position(self, ordinals: np.ndarray, side: str) -> np.ndarray:
+        """np.searchsorted(self.working, ordinals, side)."""
+        at = ordinals - self.first
+        if at.size and (at.min() < 0 or at.max() >= self.up_to.size):
+            return np.searchsorted(self.working, ordinals, side=side)
+        return self.up_to[at] if side == "right" else self.up_to[at] - self.on[at]
 
     def add(self, ordinals: np.ndarray, n: np.ndarray) -> np.ndarray:
         """`add_working_days` element-wise; n = 0 is the day itself or the next working day."""
-        after = np.searchsorted(self.working, ordinals, side="right") + n - 1
-        before = np.searchsorted(self.working, ordinals, side="left") + n
-        index = np.where(n > 0, after, before)
+        index = np.where(n > 0, self._position(ordinals, "right") + n - 1, self._position(ordinals, "left") + n)
         if index.size and (index.min() < 0 or index.max() >= self.working.size):
             raise IndexError("the working-day table does not cover these dates")
         return self.working[index]
 
     def late(self, due: np.ndarray, on: np.ndarray) -> np.ndarray:
         """`working_days_late` element-wise: the working days after `due` up to `on`."""
-        counted = np.searchsorted(self.working, on, side="right") - np.searchsorted(self.working, due, side="right")
+        counted = self._position(on, "right") - self._position(due, "right")
         return np.where(on > due, counted, 0)
 
 
@@ -447,11 +542,10 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
             continue
         if item.recurrence:
             if span not in months:
-                months[span] = [(o.id, o.start, o.end) for o in item_occurrences(plan, item, [], as_of)]
-            found = months[span]
+                months[span] = [(o.id, o.start.toordinal(), o.end.toordinal()) for o in item_occurrences(plan, item, [], as_of)]
+            occurrences += [(position, *month) for month in months[span]]
         else:
-            found = [(MAIN, *span)]
-        occurrences += [(position, ident, start.toordinal(), end.toordinal()) for ident, start, end in found]
+            occurrences.append((position, MAIN, span[0].toordinal(), span[1].toordinal()))
     items = pd.DataFrame(rows, columns=["number", "id", "short_title", "title", "kind", "window", "lead", "coordinating", "lead_id", "coordinating_ids"])
     items["kind"] = items["kind"].astype(KIND_DTYPE)
     occ = pd.DataFrame(occurrences, columns=["item", "occurrence", "start", "end"]).astype({"occurrence": object})
@@ -461,17 +555,25 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
 # -- building the tables -------------------------------------------------------------------------
 
 
-def _occurrence_keys(*pairs: tuple[np.ndarray, pd.Series]) -> list[np.ndarray]:
+class _OccurrenceKeys:
     """(item position, occurrence name) pairs as integers that compare equal when the pairs do: item
-    position × number of names + name code, the names coded all at once; -1 when the item is unknown."""
-    names = [occurrences.to_numpy(dtype=object) for _, occurrences in pairs]
-    codes, uniques = pd.factorize(np.concatenate(names)) if names else (np.zeros(0, dtype=np.int64), [])
-    size, keys, begin = max(len(uniques), 1), [], 0
-    for (items, _), column in zip(pairs, names):
-        code = codes[begin : begin + len(column)]
-        begin += len(column)
-        keys.append(np.where((items >= 0) & (code >= 0), items * size + code, -1))
-    return keys
+    position × number of names + name code, the names of several columns coded all at once; -1 when
+    the item is unknown."""
+
+    def __init__(self, *pairs: tuple[np.ndarray, pd.Series]):
+        names = [occurrences.to_numpy(dtype=object) for _, occurrences in pairs]
+        codes, uniques = pd.factorize(np.concatenate(names))
+        self.names = pd.Index(uniques, dtype=object)
+        self.size, self.keys, begin = max(len(self.names), 1), [], 0
+        for (items, _), column in zip(pairs, names):
+            code = codes[begin : begin + len(column)]
+            begin += len(column)
+            self.keys.append(np.where((items >= 0) & (code >= 0), items * self.size + code, -1))
+
+    def named(self, keys: np.ndarray, name: str) -> np.ndarray:
+        """Which keys (all known) are of an occurrence with this name."""
+        code = self.names.get_loc(name) if name in self.names else -1
+        return keys % self.size == code
 
 
 @dataclass
@@ -505,12 +607,13 @@ def _build(
 
     states, invitations, noted = raw.occurrences, raw.invitations, raw.notes
     states_item, invitations_item, notes_item = (item_ids.get_indexer(frame["item"].to_numpy(dtype=object)) for frame in (states, invitations, noted))
-    own_key, states_key, invitations_key, notes_key = _occurrence_keys(
+    keys = _OccurrenceKeys(
         (tables.occurrences["item"].to_numpy(), tables.occurrences["occurrence"]),
         (states_item, states["occurrence"]),
         (invitations_item, invitations["occurrence"]),
         (notes_item, noted["occurrence"]),
     )
+    own_key, states_key, invitations_key, notes_key = keys.keys
 
     # Occurrences as item_occurrences lists them: the plan's, then the sessions and requests opened by
     # as_of, in the order they were opened.
@@ -534,7 +637,7 @@ def _build(
         ignore_index=True,
     )
     occ = occ.drop_duplicates("key", ignore_index=True)  # the plan's own occurrence wins over one recorded
-    occ["main"] = (occ["occurrence"] == MAIN).to_numpy()
+    occ["main"] = keys.named(occ["key"].to_numpy(), MAIN)
     occ_index = pd.Index(occ["key"])
 
     packed = np.full((len(occ), len(STAGES)), -1, dtype=np.int64)
@@ -578,9 +681,10 @@ def _build(
             "note": noted["note"].to_numpy(dtype=object),
         }
     )
-    outcome = states["outcome"].to_numpy(dtype=np.int64)
-    executed = (outcome > 0) & (states_item >= 0)
-    indicators, totals = _indicators(plan, items, states["indicators"].to_numpy(dtype=object)[executed], states_item[executed])
+    # Outcomes without indicators add nothing.
+    given = states["indicators"].to_numpy(dtype=object)
+    executed = np.flatnonzero((states["outcome"].to_numpy(dtype=np.int64) > 0) & (states_item >= 0) & pd.notna(given))
+    indicators, totals = _indicators(plan, items, given[executed].tolist(), states_item[executed])
 
     invitation_rows = occ_index.get_indexer(invitations_key)
     return ReportData(
@@ -682,11 +786,11 @@ def _reasons(keys: np.ndarray, stages: np.ndarray, notes: pd.DataFrame) -> np.nd
     return reason
 
 
-def _indicators(plan: Plan, items: pd.DataFrame, texts: np.ndarray, item: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The indicators of each occurrence's latest execution outcome in the window (`indicators` JSON
-    texts, with their items' positions) summed per item, and over all items."""
+def _indicators(plan: Plan, items: pd.DataFrame, given: list, item: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The indicators of each occurrence's latest execution outcome in the window (`indicators` objects,
+    with their items' positions) summed per item, and over all items."""
     catalogue = plan.indicators
-    values = _indicator_values(texts, [i.id for i in catalogue])
+    values = _indicator_values(given, [i.id for i in catalogue])
     counted = ~np.isnan(values)
     sums = np.zeros((len(items), len(catalogue)))
     given = np.zeros((len(items), len(catalogue)), dtype=np.int64)
@@ -715,28 +819,29 @@ def _indicators(plan: Plan, items: pd.DataFrame, texts: np.ndarray, item: np.nda
     return per_item[INDICATOR_COLUMNS], totals[INDICATOR_TOTAL_COLUMNS]
 
 
-def _indicator_values(texts: np.ndarray, catalogue: list[str]) -> np.ndarray:
-    """The `indicators` objects (JSON text, None when absent) as a matrix rows × catalogue, NaN where
-    not given; whole numbers only, as item_status counts. One parse for all the rows."""
-    if not len(texts):
+def _indicator_values(given: list, catalogue: list[str]) -> np.ndarray:
+    """The `indicators` objects (parsed JSON) as a matrix rows × catalogue, NaN where not given; whole
+    numbers only, as item_status counts."""
+    if not given:
         return np.zeros((0, len(catalogue)))
-    parsed = json.loads("[" + ",".join(t if isinstance(t, str) else "null" for t in texts) + "]")
-    records = [p if isinstance(p, dict) else {} for p in parsed]
     # Usually every value given is a JSON integer: straight into the matrix. Anything else (text,
     # decimals, booleans) goes through pandas' number parsing, whole numbers kept.
     column, rows, columns, values = {key: n for n, key in enumerate(catalogue)}.get, [], [], []
-    for row, record in enumerate(records):
+    for row, record in enumerate(given):
+        if type(record) is not dict:
+            continue
         for key, value in record.items():
             n = column(key)
             if n is None or value is None:
                 continue
             if type(value) is not int or not -_EXACT < value < _EXACT:
+                records = [p if isinstance(p, dict) else {} for p in given]
                 matrix = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
                 return np.where(matrix == np.floor(matrix), matrix, np.nan)
             rows.append(row)
             columns.append(n)
             values.append(value)
-    matrix = np.full((len(records), len(catalogue)), np.nan)
+    matrix = np.full((len(given), len(catalogue)), np.nan)
     matrix[rows, columns] = values
     return matrix
 

@@ -139,7 +139,7 @@ def test_invitations_openings_execution_outcomes_notes_and_days(ledger):
     kept = states(ledger)
     occurrences = {(r["plan_id"], r["item"], r["occurrence"]): r for r in kept["occurrence_states"]}
     row = occurrences[(REF.plan_id, "item-8", "2023-06-01-dsq-han-quoc")]
-    assert (row["opened_event"], row["opened_on"], row["opened_start"], row["opened_end"], row["opened_count"]) == (ids["o1"], D(2023, 5, 2), "2023-06-01", "2023-06-02", 2)
+    assert (row["opened_event"], row["opened_on"], row["opened_start"], row["opened_end"], row["opened_count"]) == (ids["o1"], D(2023, 5, 2), D(2023, 6, 1), D(2023, 6, 2), 2)
     assert (row["execution_outcome_event"], row["execution_outcome_on"], row["execution_outcome_count"]) == (ids["e2"], D(2023, 6, 5), 2)
     assert row["execution_outcome_indicators"] == '{"participants": 320}'
     assert (row["execution_outcome_previous_event"], row["execution_outcome_previous_indicators"]) == (ids["e1"], '{"events_held": 1, "participants": 300}')
@@ -157,6 +157,28 @@ def test_invitations_openings_execution_outcomes_notes_and_days(ledger):
     days = {(d["plan_id"], d["effective_date"]): d["events"] for d in kept["event_days"]}
     assert days[(REF.plan_id, D(2023, 5, 9))] == 2 and days[(REF.plan_id, D(2023, 6, 2))] == 1 and days[(OTHER_REF.plan_id, D(2023, 6, 2))] == 1
     assert sum(n for (plan_id, _), n in days.items() if plan_id == REF.plan_id) == 9  # n2 has no date
+
+
+def test_an_opening_whose_days_are_not_iso_dates_keeps_no_days(ledger):
+    """Readers then go back to the opening itself; a missing end is just missing."""
+    payloads = {
+        "no-end": {"start": "2023-06-01"},
+        "null-end": {"start": "2023-06-01", "end": None},
+        "with-time": {"start": "2023-06-01T09:00", "end": "2023-06-02"},
+        "no-start": {"title": "Đợt 1"},
+        "number-end": {"start": "2023-06-01", "end": 20230602},
+        "not-a-day": {"start": "2023-02-30"},
+    }
+    ledger.append(REF, [opened(f"o/{name}", "item-3", name, D(2023, 5, 1), **payload) for name, payload in payloads.items()])
+    days = {r["occurrence"]: (r["opened_start"], r["opened_end"]) for r in states(ledger)["occurrence_states"]}
+    assert days == {
+        "no-end": (D(2023, 6, 1), None),
+        "null-end": (D(2023, 6, 1), None),
+        "with-time": (None, None),
+        "no-start": (None, None),
+        "number-end": (None, None),
+        "not-a-day": (None, None),
+    }
 
 
 # -- always what the events say -------------------------------------------------------------------------
@@ -178,7 +200,7 @@ def _random_events(seed: int, count: int) -> list[NewEvent]:
             if rng.random() < 0.4:
                 payload["note"] = rng.choice(["Ghi chú.", "", "Vướng mắc <b>kinh phí</b> & \u000b lịch"])
         elif kind is EventKind.OCCURRENCE_OPENED:
-            payload = {"start": f"2023-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "end": rng.choice([None, "2023-10-01"])}
+            payload = {"start": f"2023-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "end": rng.choice([None, "2023-10-01", "2023-10-01T10:00"])}
         status_value = rng.choice([*StageStatus, *CoordinationStatus, None])
         events.append(NewEvent(f"r{seed}/{n % (count - 7)}", item, kind, occurrence, stage, rng.choice(counterparts), status_value, payload, effective_date=on))
     return events  # a few keys repeat: appended once
