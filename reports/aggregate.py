@@ -1,13 +1,17 @@
 """The upward report's numbers for one reporting period, aggregated from the ledger with pandas.
 
-The database filters the plan's events up to the report date and reduces them: one row per
-occurrence with the latest status of each stage, one row per invitation with its latest answer, and
-the few rows whose JSON payload matters (sessions and requests, execution outcomes, notes), read with
-the database's JSON functions. pandas and numpy then join those rows to the stage due dates, counted
-in Vietnamese working days with vectorised arithmetic, and derive what `plan.progress.item_status`
-derives (the reference): stages done and overdue, each item's RAG, the late list with its reasons,
-the units and the counterparts. No Python loop runs over events; the loops here run over the plan's
-items, units and indicators to build lookup tables.
+The database reads the states the ledger keeps beside its events (plan/ledger.py, written in the
+transaction that records each event) and decides, in SQL, what they say on the report date: one row
+per occurrence with the latest status of each stage, its opening and its latest execution outcome in
+the window; one row per invitation with its latest answer; the outcome notes; the events per day.
+Where the states cannot tell (three or more changes of a stage, the newest two dated after the report
+date; an opening without ISO dates) those occurrences are grouped from the events themselves, as all
+of them were before the states existed (`_read(..., from_events=True)`, kept as the reference).
+pandas and numpy then join those rows to the stage due dates, counted in Vietnamese working days with
+vectorised arithmetic, and derive what `plan.progress.item_status` derives (the reference): stages
+done and overdue, each item's RAG, the late list with its reasons, the units and the counterparts. No
+Python loop runs over events; the loops here run over the plan's items, units and indicators to build
+lookup tables.
 """
 
 from __future__ import annotations
@@ -151,46 +155,9 @@ def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
     """Each occurrence's and invitation's row of the ledger's states, as of `as_of`: its latest event
     of a sort if dated by then, else the one before if it is, else none if there were no more. The
     few that had three or more, the newer two dated later, are read from the events."""
-    o, v = occurrence_states_table, invitation_states_table
-
-    def known(on):
-        return sa.or_(on.is_(None), on <= as_of)
-
-    def in_window(on):
-        return on.between(*in_period)
-
-    def as_of_day(table: sa.Table, name: str, value: Callable[[str], Any], none: Any, dated=known):
-        latest, previous = name, f"{name}_previous"
-        return sa.case(
-            (sa.and_(table.c[f"{latest}_event"].is_not(None), dated(table.c[f"{latest}_on"])), value(latest)),
-            (sa.and_(table.c[f"{previous}_event"].is_not(None), dated(table.c[f"{previous}_on"])), value(previous)),
-            (table.c[f"{name}_count"] <= 2, none),
-        )  # else NULL: the events decide
-
-    def packed(table: sa.Table, answer: bool = False):
-        return lambda which: _packed(conn, table.c[f"{which}_event"], table.c[f"{which}_status"], table.c[f"{which}_on"], answer=answer)
-
-    # The first opening, if known by as_of and dated (a start before 1900 is none, as no start is,
-    # when there were no other openings); else NULL, the events decide.
-    opened_event, opened_count, opened_on = o.c[f"{OPENED}_event"], o.c[f"{OPENED}_count"], o.c[f"{OPENED}_on"]
-    start = _day_number(conn, o.c[f"{OPENED}_start"])
-    opened = sa.case(
-        (opened_event.is_(None), 0),
-        (sa.and_(opened_on > as_of, opened_count <= 1), 0),
-        (sa.and_(known(opened_on), o.c[f"{OPENED}_start"].is_not(None), sa.or_(opened_count <= 1, start > 0)), opened_event),
-    )
-    occurrences = sa.select(
-        o.c.item,
-        o.c.occurrence,
-        *(as_of_day(o, s.value, packed(o), -1).label(s.value) for s in STAGES),
-        opened.label("opened"),
-        sa.func.coalesce(start, 0).label("start"),
-        sa.func.coalesce(_day_number(conn, o.c[f"{OPENED}_end"]), 0).label("end"),
-        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_event"], 0, in_window).label("outcome"),
-        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_indicators"], None, in_window).label("indicators"),
-    ).where(o.c.plan_id == plan_id)
-    invitations = sa.select(v.c.item, v.c.occurrence, v.c.counterpart, as_of_day(v, ANSWER, packed(v, answer=True), -1).label("answer")).where(v.c.plan_id == plan_id)
-    occ, inv = _columns(conn, occurrences, _OCCURRENCE_NUMBERS, json_values=["indicators"]), _columns(conn, invitations, ["answer"])
+    occurrences, invitations = _state_queries(conn.dialect.name)
+    values = {"plan_id": plan_id, "as_of": as_of, "first": in_period[0], "last": in_period[1]}
+    occ, inv = _columns(conn, occurrences, values), _columns(conn, invitations, values)
 
     # NULL where the states cannot tell (the numbers are still objects then): those occurrences, and
     # all their invitations, are read from the events.
@@ -207,6 +174,54 @@ def _from_states(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
     occ.loc[ignored, "opened"] = 0
     occ.loc[ignored | (occ["opened"].to_numpy() == 0), ["start", "end"]] = 0
     return occ, inv
+
+
+@functools.cache
+def _state_queries(dialect: str) -> tuple[_Columnar, _Columnar]:
+    """The queries of `_from_states`, built once: plan_id, as_of and the window (first, last) are
+    parameters."""
+    o, v = occurrence_states_table, invitation_states_table
+    as_of, first, last = (sa.bindparam(name, type_=sa.Date) for name in ("as_of", "first", "last"))
+    plan_id = sa.bindparam("plan_id", type_=sa.Text)
+
+    def known(on):
+        return sa.or_(on.is_(None), on <= as_of)
+
+    def in_window(on):
+        return on.between(first, last)
+
+    def as_of_day(table: sa.Table, name: str, value: Callable[[str], Any], none: Any, dated=known):
+        latest, previous = name, f"{name}_previous"
+        return sa.case(
+            (sa.and_(table.c[f"{latest}_event"].is_not(None), dated(table.c[f"{latest}_on"])), value(latest)),
+            (sa.and_(table.c[f"{previous}_event"].is_not(None), dated(table.c[f"{previous}_on"])), value(previous)),
+            (table.c[f"{name}_count"] <= 2, none),
+        )  # else NULL: the events decide
+
+    def packed(table: sa.Table, answer: bool = False):
+        return lambda which: _packed(dialect, table.c[f"{which}_event"], table.c[f"{which}_status"], table.c[f"{which}_on"], answer=answer)
+
+    # The first opening, if known by as_of and dated (a start before 1900 is none, as no start is,
+    # when there were no other openings); else NULL, the events decide.
+    opened_event, opened_count, opened_on = o.c[f"{OPENED}_event"], o.c[f"{OPENED}_count"], o.c[f"{OPENED}_on"]
+    start = _day_number(dialect, o.c[f"{OPENED}_start"])
+    opened = sa.case(
+        (opened_event.is_(None), 0),
+        (sa.and_(opened_on > as_of, opened_count <= 1), 0),
+        (sa.and_(known(opened_on), o.c[f"{OPENED}_start"].is_not(None), sa.or_(opened_count <= 1, start > 0)), opened_event),
+    )
+    occurrences = sa.select(
+        o.c.item,
+        o.c.occurrence,
+        *(as_of_day(o, s.value, packed(o), -1).label(s.value) for s in STAGES),
+        opened.label("opened"),
+        sa.func.coalesce(start, 0).label("start"),
+        sa.func.coalesce(_day_number(dialect, o.c[f"{OPENED}_end"]), 0).label("end"),
+        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_event"], 0, in_window).label("outcome"),
+        as_of_day(o, EXECUTION_OUTCOME, lambda which: o.c[f"{which}_indicators"], None, in_window).label("indicators"),
+    ).where(o.c.plan_id == plan_id)
+    invitations = sa.select(v.c.item, v.c.occurrence, v.c.counterpart, as_of_day(v, ANSWER, packed(v, answer=True), -1).label("answer")).where(v.c.plan_id == plan_id)
+    return _Columnar.of(dialect, occurrences, _OCCURRENCE_NUMBERS, json_values=["indicators"]), _Columnar.of(dialect, invitations, ["answer"])
 
 
 _OCCURRENCE_NUMBERS = [*(s.value for s in STAGES), "opened", "start", "end", "outcome"]
@@ -233,15 +248,20 @@ def _whole_numbers(frame: pd.DataFrame, columns: list[str]) -> bool:
 
 
 def _pairs_in(frame: pd.DataFrame, keys: set[tuple[str, str]]) -> np.ndarray:
-    return np.fromiter(((i, o) in keys for i, o in zip(frame["item"], frame["occurrence"])), dtype=bool, count=len(frame))
+    return pd.MultiIndex.from_arrays([frame["item"].to_numpy(dtype=object), frame["occurrence"].to_numpy(dtype=object)]).isin(list(keys))
 
 
 def _notes_from_states(conn: Connection, plan_id: str, as_of: dt.date) -> pd.DataFrame:
-    n = outcome_notes_table
+    return _columns(conn, _notes_query(conn.dialect.name), {"plan_id": plan_id, "as_of": as_of})
+
+
+@functools.cache
+def _notes_query(dialect: str) -> _Columnar:
+    n, as_of = outcome_notes_table, sa.bindparam("as_of", type_=sa.Date)
     query = sa.select(
-        n.c.event.label("id"), n.c.item, n.c.occurrence, n.c.stage, sa.func.coalesce(_day_number(conn, n.c.effective_date), 0).label("day"), n.c.actor, n.c.note
-    ).where(n.c.plan_id == plan_id, sa.or_(n.c.effective_date <= as_of, n.c.effective_date.is_(None)))
-    return _columns(conn, query, ["id", "day"], nullable=["stage"])
+        n.c.event.label("id"), n.c.item, n.c.occurrence, n.c.stage, sa.func.coalesce(_day_number(dialect, n.c.effective_date), 0).label("day"), n.c.actor, n.c.note
+    ).where(n.c.plan_id == sa.bindparam("plan_id", type_=sa.Text), sa.or_(n.c.effective_date <= as_of, n.c.effective_date.is_(None)))
+    return _Columnar.of(dialect, query, ["id", "day"], nullable=["stage"])
 
 
 def _count_from_days(conn: Connection, plan_id: str, in_period: tuple[dt.date, dt.date]) -> int:
@@ -281,7 +301,7 @@ def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
                 t.c.item,
                 t.c.occurrence,
                 counterpart,
-                *(sa.func.coalesce(sa.func.max(sa.case((t.c.stage == s.value, _packed(conn, t.c.id, t.c.status, t.c.effective_date, answer=is_answer)))), -1).label(s.value) for s in STAGES),
+                *(sa.func.coalesce(sa.func.max(sa.case((t.c.stage == s.value, _packed(conn.dialect.name, t.c.id, t.c.status, t.c.effective_date, answer=is_answer)))), -1).label(s.value) for s in STAGES),
             )
             .where(known, sa.or_(t.c.kind == EventKind.STAGE_STATUS.value, sa.and_(is_answer, t.c.counterpart.is_not(None))))
             .group_by(t.c.item, t.c.occurrence, counterpart)
@@ -292,8 +312,8 @@ def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
             t.c.item,
             t.c.occurrence,
             sa.case((is_opened, "opened"), else_="outcome").label("kind"),
-            sa.case((is_opened, _day_number(conn, t.c.payload["start"].as_string(), text=True))).label("start"),
-            sa.case((is_opened, _day_number(conn, t.c.payload["end"].as_string(), text=True))).label("end"),
+            sa.case((is_opened, _day_number(conn.dialect.name, t.c.payload["start"].as_string(), text=True))).label("start"),
+            sa.case((is_opened, _day_number(conn.dialect.name, t.c.payload["end"].as_string(), text=True))).label("end"),
             sa.case((execution, t.c.payload["indicators"].as_string())).label("indicators"),
         ).where(known, sa.or_(is_opened, execution))
         frame = _frame(conn, states)
@@ -325,7 +345,7 @@ def _notes_from_events(conn: Connection, plan_id: str, as_of: dt.date) -> pd.Dat
     t = events_table
     note = t.c.payload["note"].as_string()
     query = sa.select(
-        t.c.id, t.c.item, t.c.occurrence, t.c.stage, sa.func.coalesce(_day_number(conn, t.c.effective_date), 0).label("day"), t.c.actor, note.label("note")
+        t.c.id, t.c.item, t.c.occurrence, t.c.stage, sa.func.coalesce(_day_number(conn.dialect.name, t.c.effective_date), 0).label("day"), t.c.actor, note.label("note")
     ).where(
         t.c.plan_id == plan_id,
         sa.or_(t.c.effective_date <= as_of, t.c.effective_date.is_(None)),
@@ -343,19 +363,19 @@ def _count_from_events(conn: Connection, plan_id: str, in_period: tuple[dt.date,
     return int(conn.execute(sa.select(sa.func.count()).where(t.c.plan_id == plan_id, t.c.effective_date.between(*in_period))).scalar_one())
 
 
-def _packed(conn: Connection, event, status, on, *, answer) -> Any:
+def _packed(dialect: str, event, status, on, *, answer) -> Any:
     """An event packed into one integer (see _ID_SHIFT). Only finished stages and answers (`answer`:
     True, or a condition) need their day."""
-    day = sa.func.coalesce(_day_number(conn, on), 0)
+    day = sa.func.coalesce(_day_number(dialect, on), 0)
     finished = status.in_([StageStatus.DONE.value, StageStatus.SKIPPED.value])
     if answer is not True:
         day = sa.case((finished if answer is False else sa.or_(answer, finished), day), else_=0)
     return event * _ID_SHIFT + sa.case(_CODES, value=status, else_=15) * _CODE_SHIFT + day
 
 
-def _day_number(conn: Connection, value, *, text: bool = False):
+def _day_number(dialect: str, value, *, text: bool = False):
     """The database computes day numbers (1 = 1/1/1900) from dates, or from ISO dates in JSON text."""
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sa.cast(sa.func.julianday(value) - 2415020.5, sa.Integer) + 1
     return (sa.cast(value, sa.Date) if text else value) - sa.literal(_EPOCH, sa.Date) + 1
 
@@ -364,37 +384,55 @@ _SEPARATOR = "\x1f"  # the unit separator: in no id, and JSON text escapes it
 _NULL = -(2**62)
 
 
-def _columns(conn: Connection, query, numbers: Sequence[str] = (), *, nullable: Sequence[str] = (), json_values: Sequence[str] = ()) -> pd.DataFrame:
-    """Like `_frame`, for many rows: the database joins each column into one text, split here at once,
-    so that 100,000 rows make a few Python objects, not a million. `nullable` texts come back None
-    when NULL or empty; `json_values` (JSON texts) come back parsed, None when NULL. Texts holding
-    the separator are read as rows instead."""
-    rows = query.subquery()
-    joined = [sa.func.count()]
-    for column in rows.c:
-        if column.name in numbers:
-            number = sa.func.coalesce(column, _NULL)
-            joined.append(_join(conn, number if conn.dialect.name == "sqlite" else sa.cast(number, sa.Text), ","))
-        elif column.name in json_values:
-            joined.append(_join(conn, sa.func.coalesce(column, "null"), ","))
-        else:
-            joined.append(_join(conn, sa.func.coalesce(column, ""), _SEPARATOR))
-    count, *texts = conn.execute(sa.select(*joined)).one()
+@dataclass(frozen=True)
+class _Columnar:
+    """A query read column by column (`_columns`): the database joins each column into one text."""
+
+    rows: Any  # the query, as rows
+    joined: Any  # count(*), then each column joined
+    numbers: tuple[str, ...]
+    nullable: tuple[str, ...]
+    json_values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, dialect: str, query, numbers: Sequence[str] = (), *, nullable: Sequence[str] = (), json_values: Sequence[str] = ()) -> _Columnar:
+        """`numbers` are whole numbers; `nullable` texts come back None when NULL or empty;
+        `json_values` (JSON texts) come back parsed, None when NULL."""
+        rows, joined = query.subquery(), [sa.func.count()]
+        for column in rows.c:
+            if column.name in numbers:
+                number = sa.func.coalesce(column, _NULL)
+                joined.append(_join(dialect, number if dialect == "sqlite" else sa.cast(number, sa.Text), ","))
+            elif column.name in json_values:
+                joined.append(_join(dialect, sa.func.coalesce(column, "null"), ","))
+            else:
+                joined.append(_join(dialect, sa.func.coalesce(column, ""), _SEPARATOR))
+        return cls(query, sa.select(*joined), tuple(numbers), tuple(nullable), tuple(json_values))
+
+
+def _columns(conn: Connection, query: _Columnar, values: dict[str, Any]) -> pd.DataFrame:
+    """Like `_frame`, for many rows: each column comes as one text, split here at once, so that
+    100,000 rows make a few Python objects, not a million. Texts holding the separator are read as
+    rows instead."""
+    count, *texts = conn.execute(query.joined, values).one()
     columns = {}
-    for column, text in zip(rows.c, texts):
-        if column.name in numbers:
-            values = np.fromstring(text or "", dtype=np.int64, sep=",")
-            if (values == _NULL).any():  # NULL: the numbers stay objects, None among them
-                values = np.where(values == _NULL, None, values.astype(object))
-        elif column.name in json_values:
-            values = _objects(json.loads(f"[{text or ''}]"))
+    for column, text in zip(query.rows.selected_columns, texts):
+        if column.name in query.numbers:
+            array = np.fromstring(text or "", dtype=np.int64, sep=",")
+            if (array == _NULL).any():  # NULL: the numbers stay objects, None among them
+                array = np.where(array == _NULL, None, array.astype(object))
+        elif column.name in query.json_values:
+            array = _objects(json.loads(f"[{text or ''}]"))
         else:
-            values = np.array(text.split(_SEPARATOR) if count else [], dtype=object)
-            if column.name in nullable:
-                values[values == ""] = None
-        if len(values) != count:
-            return _frame(conn, query, numbers, json_values=json_values)
-        columns[column.name] = values
+            array = np.array(text.split(_SEPARATOR) if count else [], dtype=object)
+            if column.name in query.nullable:
+                array[array == ""] = None
+        if len(array) != count:
+            frame = _frame(conn, query.rows, query.numbers, json_values=query.json_values, values=values)
+            for name in query.nullable:
+                frame[name] = frame[name].where(frame[name].notna() & (frame[name] != ""), None)
+            return frame
+        columns[column.name] = array
     return _frame_of(columns)
 
 
@@ -409,17 +447,17 @@ def _frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in columns.items()})
 
 
-def _join(conn: Connection, value, separator: str):
-    if conn.dialect.name == "sqlite":
+def _join(dialect: str, value, separator: str):
+    if dialect == "sqlite":
         return sa.func.group_concat(value, separator)
     return sa.func.string_agg(value, separator)
 
 
-def _frame(conn: Connection, query, numbers: Sequence[str] = (), *, json_values: Sequence[str] = ()) -> pd.DataFrame:
+def _frame(conn: Connection, query, numbers: Sequence[str] = (), *, json_values: Sequence[str] = (), values: dict[str, Any] | None = None) -> pd.DataFrame:
     """The rows in object columns, the `numbers` in int64 ones unless one is NULL, `json_values` (JSON
     texts) parsed. Plain DBAPI rows: building a frame from SQLAlchemy Row objects, or inferring pandas'
     string dtype, costs more than the query; numpy turns the rows into typed columns in one go."""
-    result = conn.execute(query)
+    result = conn.execute(query, values or {})
     names, rows = list(result.keys()), result.cursor.fetchall()
     frame = None
     if numbers:
@@ -516,7 +554,7 @@ class _PlanTables:
 
 def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
     names = {p.id: (getattr(p, "short_name", None) or p.name) for p in (*plan.units, *plan.bodies, plan.directors, plan.department)}
-    rows, offsets, occurrences = [], [], []  # offsets: anchor code and working days, flat
+    rows, occurrences = [], []
     months: dict[tuple[dt.date, dt.date], list] = {}  # monthly items with the same window share their months
     for position, item in enumerate(plan.items):
         rows.append(
@@ -533,10 +571,6 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
                 tuple(item.coordinating),
             )
         )
-        for as_occurrence in (False, True):
-            for stage in STAGES:
-                offset = plan.offset(item, stage, occurrence=as_occurrence)  # the rules make sure there is one
-                offsets += (_ANCHORS[offset.anchor], offset.working_days) if offset else (_ANCHORS[Anchor.ISSUED], 0)
         span = item_span(plan, item)
         if span is None:
             continue
@@ -549,7 +583,29 @@ def _plan_tables(plan: Plan, as_of: dt.date) -> _PlanTables:
     items = pd.DataFrame(rows, columns=["number", "id", "short_title", "title", "kind", "window", "lead", "coordinating", "lead_id", "coordinating_ids"])
     items["kind"] = items["kind"].astype(KIND_DTYPE)
     occ = pd.DataFrame(occurrences, columns=["item", "occurrence", "start", "end"]).astype({"occurrence": object})
-    return _PlanTables(items, np.array(offsets, dtype=np.int64).reshape(len(plan.items), 2, len(STAGES), 2), occ)
+    return _PlanTables(items, _offset_table(plan), occ)
+
+
+def _offset_table(plan: Plan) -> np.ndarray:
+    """[item, 0 own window | 1 an occurrence, stage] -> (anchor code, working days): `Plan.offset` for
+    every item at once, each distinct offset read once (tests/reports check it against Plan.offset)."""
+    names = [s.value for s in STAGES]
+    defaults = [getattr(plan.stage_defaults, n) for n in names]
+    offsets = []  # item by item: its own window's stages, then an occurrence's
+    for item in plan.items:
+        own = [getattr(item.stages, n) or d for n, d in zip(names, defaults)]
+        # An occurrence: its own offsets, else the plan's defaults, but a request keeps the item's.
+        fallback = own if item.kind is ItemKind.ON_REQUEST else defaults
+        given = item.occurrence_stages
+        offsets += own
+        offsets += fallback if given is None else [getattr(given, n) or f for n, f in zip(names, fallback)]
+    if not offsets:
+        return np.zeros((0, 2, len(STAGES), 2), dtype=np.int64)
+    _, first, inverse = np.unique(np.fromiter(map(id, offsets), dtype=np.int64, count=len(offsets)), return_index=True, return_inverse=True)
+    distinct = [offsets[i] for i in first]  # None: the rules make sure there is one
+    anchors = pd.Index(list(_ANCHORS), dtype=object).get_indexer([Anchor.ISSUED if o is None else o.anchor for o in distinct])
+    codes = np.stack([np.array(list(_ANCHORS.values()), dtype=np.int64)[anchors], np.array([0 if o is None else o.working_days for o in distinct], dtype=np.int64)], axis=1)
+    return codes[inverse.ravel()].reshape(len(plan.items), 2, len(STAGES), 2)
 
 
 # -- building the tables -------------------------------------------------------------------------
@@ -824,29 +880,9 @@ def _indicator_values(given: list, catalogue: list[str]) -> np.ndarray:
     numbers only, as item_status counts."""
     if not given:
         return np.zeros((0, len(catalogue)))
-    # Usually every value given is a JSON integer: straight into the matrix. Anything else (text,
-    # decimals, booleans) goes through pandas' number parsing, whole numbers kept.
-    column, rows, columns, values = {key: n for n, key in enumerate(catalogue)}.get, [], [], []
-    for row, record in enumerate(given):
-        if type(record) is not dict:
-            continue
-        for key, value in record.items():
-            n = column(key)
-            if n is None or value is None:
-                continue
-            if type(value) is not int or not -_EXACT < value < _EXACT:
-                records = [p if isinstance(p, dict) else {} for p in given]
-                matrix = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-                return np.where(matrix == np.floor(matrix), matrix, np.nan)
-            rows.append(row)
-            columns.append(n)
-            values.append(value)
-    matrix = np.full((len(given), len(catalogue)), np.nan)
-    matrix[rows, columns] = values
-    return matrix
-
-
-_EXACT = 2**53  # integers a float holds exactly
+    records = [p if isinstance(p, dict) else {} for p in given]
+    values = pd.DataFrame.from_records(records, columns=catalogue).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.where(values == np.floor(values), values, np.nan)
 
 
 def _units(plan: Plan, items: pd.DataFrame, done_in_period: np.ndarray, overdue: np.ndarray) -> pd.DataFrame:
