@@ -21,6 +21,7 @@ import functools
 import json
 import unicodedata
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,10 +113,13 @@ def aggregate(plan: Plan, ledger: Ledger, period: ReportingPeriod, as_of: dt.dat
     window = period.data_window
     as_of = as_of or window[1]
     in_period = (window[0], min(window[1], as_of))
-    # One snapshot for every statement: the states and the events read agree with each other.
-    with ledger.transaction(write=False, snapshot=True) as conn:
+    # One snapshot for every statement: the states and the events read agree with each other. The
+    # plan's lookup tables need no database: a thread builds them while the database works (both
+    # SQLite and psycopg let go of the interpreter while a statement runs).
+    with ledger.transaction(write=False, snapshot=True) as conn, ThreadPoolExecutor(1, thread_name_prefix="kehoach-report") as pool:
+        tables = pool.submit(_plan_tables, plan, as_of)
         raw = _read(conn, plan, as_of, in_period)
-        return _build(plan, period, as_of, window, in_period, raw, functools.partial(_status_reasons, conn))
+        return _build(plan, period, as_of, window, in_period, raw, functools.partial(_status_reasons, conn), tables.result())
 
 
 # -- reading: the ledger's states, filtered and reduced in SQL ----------------------------------------
@@ -655,8 +659,9 @@ def _build(
     in_period: tuple[dt.date, dt.date],
     raw: _Raw,
     status_reasons: Callable[[list[int]], dict[int, str]],
+    tables: _PlanTables | None = None,
 ) -> ReportData:
-    tables = _plan_tables(plan, as_of)
+    tables = tables or _plan_tables(plan, as_of)
     items = tables.items
     item_ids = pd.Index(items["id"])
     start, end = in_period[0].toordinal(), in_period[1].toordinal()
