@@ -281,6 +281,7 @@ def main() -> None:
         period = ReportingPeriod.parse(options.period)
 
         times, data = [], None
+        load_before = os.getloadavg()[0]
         for _ in range(options.runs):
             began = time.perf_counter()
             data = aggregation.aggregate(plan, ledger, period)
@@ -291,13 +292,15 @@ def main() -> None:
             began = time.perf_counter()
             aggregation._read(conn, plan, window[1], window)
             read_seconds = time.perf_counter() - began
+        load_after = os.getloadavg()[0]
         backend = ledger.engine.dialect.name
         ledger.dispose()
 
     median = statistics.median(times)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
-        f"{backend}, runs: {options.runs}, period: {period.id} ({period.label}), as of {data.as_of:%d/%m/%Y}"
+        f"{backend}, runs: {options.runs}, period: {period.id} ({period.label}), as of {data.as_of:%d/%m/%Y}, "
+        f"load average (1 min) {load_before:.1f} before the runs, {load_after:.1f} after"
     )
     print()
     print("| events | items | units | plan generated (s, not counted) | ledger generated + loaded (s, not counted) | aggregate median (s) | min (s) | max (s) | of which reading (s) | target (s) |")

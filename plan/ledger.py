@@ -152,12 +152,12 @@ events_table = sa.Table(
 # -- states: what the events add up to, kept beside them ------------------------------------------
 # A "latest" group of columns holds, for one occurrence (or invitation), its latest event of one sort
 # (id, effective date, what it says), the one before it, and how many there were. The latest as of
-# an earlier day is then the latest if it is dated by that day, else the one before if that one is,
-# else none when there were at most two; only with three or more, the newer two dated after that day,
-# must a reader go back to the events.
+# an earlier day (or within a window of days) is then the latest if it is dated so, else the one
+# before if that one is, else none when there were at most two; only with three or more, the newer
+# two dated otherwise, must a reader go back to the events.
 
 STAGE_NAMES = tuple(s.value for s in Stage)
-OPENED = "opened"  # the first `occurrence_opened` event of an occurrence: its start and end as given
+OPENED = "opened"  # the first `occurrence_opened` event of an occurrence, with the days it gives
 EXECUTION_OUTCOME = "execution_outcome"  # the `outcome` events of the execution stage
 ANSWER = "answer"  # an invitation's `counterpart_status` events
 
@@ -731,8 +731,9 @@ def add_to_states(conn: Connection, events: Sequence[Mapping[str, Any]]) -> None
     write transaction: the rows they touch are read, updated and written back."""
     if not events:
         return
-    states = _States(_read_rows(conn, occurrence_states_table, {(e["plan_id"], e["item"], e["occurrence"]) for e in events if e["kind"] != _ANSWER}),
-                     _read_rows(conn, invitation_states_table, {(e["plan_id"], e["item"], e["occurrence"], e["counterpart"]) for e in events if e["kind"] == _ANSWER and e["counterpart"] is not None}))
+    occurrences = {(e["plan_id"], e["item"], e["occurrence"]) for e in events if e["kind"] in (_STATUS, _OUTCOME, _OPENED)}
+    invitations = {(e["plan_id"], e["item"], e["occurrence"], e["counterpart"]) for e in events if e["kind"] == _ANSWER and e["counterpart"] is not None}
+    states = _States(_read_rows(conn, occurrence_states_table, occurrences), _read_rows(conn, invitation_states_table, invitations))
     for event in events:
         states.add(event)
     _write_states(conn, states, upsert=True)
@@ -755,6 +756,7 @@ def rebuild_states(conn: Connection) -> None:
 
 
 def _read_rows(conn: Connection, table: sa.Table, keys: set[tuple]) -> dict[tuple, dict]:
+    """The rows of these primary keys that exist, by key."""
     key_columns = list(table.primary_key)
     found: dict[tuple, dict] = {}
     ordered = sorted(keys)
