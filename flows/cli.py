@@ -120,7 +120,8 @@ def _date(ctx, param, value: str | None) -> dt.date | None:
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch (mặc định: kế hoạch 2023).")
 @click.option("--as-of", "as_of", callback=_date, metavar="DATE", help="Ngày xét, NNNN-TT-NN (mặc định: hôm nay, giờ Hà Nội).")
 @click.option("--scenario", "scenario_file", type=click.Path(path_type=Path), help="Kịch bản kết quả (ví dụ dữ liệu mẫu năm 2023) ghi vào sổ trước khi chạy.")
-def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None) -> None:
+@click.option("--items-only", is_flag=True, help="Chỉ chạy các nội dung: không gửi thư tổng hợp, không lập báo cáo năm.")
+def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None, items_only: bool) -> None:
     """Chạy toàn bộ kế hoạch trên Prefect (máy chủ tạm, không cần khởi động gì) và in bảng trạng thái."""
     from flows.main_job import run_plan
 
@@ -136,7 +137,7 @@ def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Pa
             click.echo(f"Kịch bản không hợp lệ: {len(problems)} lỗi.", err=True)
             sys.exit(EXIT_INVALID)
     path = plan_file if plan_file is not None else default_plan_path()
-    sys.exit(run_plan(plan, Path(path), as_of, scenario, _console()))
+    sys.exit(run_plan(plan, Path(path), as_of, scenario, _console(), items_only=items_only))
 
 
 @cli.command("record")

@@ -28,7 +28,7 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
 
 
-def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario | None, console) -> int:
+def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario | None, console, *, items_only: bool = False) -> int:
     from flows import runtime
     from flows.views import status_table
     from plan.events import plan_ref
@@ -68,6 +68,8 @@ def run_plan(plan: Plan, path: Path, as_of: dt.date | None, scenario: Scenario |
     statuses = plan_status(plan, ledger.events(plan.id), as_of)
     console.print(status_table(plan, statuses, as_of))
     console.print(f"Sổ theo dõi: {ledger.display_url}", highlight=False)
+    if items_only:
+        return EXIT_OK
     code = run_digest(plan, path, as_of, None, console)
     if code != EXIT_OK:
         return code
