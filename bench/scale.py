@@ -269,6 +269,7 @@ class Result:
     as_of: str
     workers: int
     worker_limit: int
+    engine_command: bool = False
     wall_seconds: float = 0.0
     plan_run_state: str = ""
     flow_runs: int = 0
@@ -288,8 +289,21 @@ class Result:
     logs: str = ""
 
 
+def set_engine_command(client) -> None:
+    """The experiment behind --engine-command: the pool's default command becomes `<this python> -m
+    prefect.engine`. Prefect 3.9's process worker then starts that one process per flow run; without a
+    command it starts its workspace supervisor, which imports Prefect, prepares the workspace and
+    execs the engine, which imports Prefect again."""
+    from prefect.client.schemas.actions import WorkPoolUpdate
+
+    pool = client.read_work_pool("kehoach")
+    template = pool.base_job_template
+    template["variables"]["properties"]["command"]["default"] = f"{sys.executable} -m prefect.engine"
+    client.update_work_pool("kehoach", WorkPoolUpdate(base_job_template=template))
+
+
 def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path) -> Result:
-    result = Result(backend, options.items, options.as_of, options.workers, options.worker_limit)
+    result = Result(backend, options.items, options.as_of, options.workers, options.worker_limit, options.engine_command)
     home = root / backend
     with contextlib.ExitStack() as stack:
         database_url, pg = None, None
@@ -301,6 +315,9 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
             served_stack(home, database_url=database_url, workers=options.workers, worker_limit=options.worker_limit, extra_env=STACK_ENV)
         )
         result.logs = str(served.kehoach_home / "logs")
+        if options.engine_command:
+            with served.client() as client:
+                set_engine_command(client)
         roots = {"kehoach serve": served.serve.process.pid}
         if pg is not None:
             roots["postgresql"] = pg.pid
@@ -408,6 +425,8 @@ def main() -> None:
     parser.add_argument("--worker-limit", type=int, default=4, help="flow runs at a time per worker (the plan-run takes one)")
     parser.add_argument("--backends", default="postgresql,sqlite", help="comma-separated, in order: postgresql, sqlite")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for each plan-run")
+    parser.add_argument("--engine-command", action="store_true",
+                        help="experiment: set the work pool's command to `python -m prefect.engine` (one process per flow run)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", type=Path, help="keep the plan, logs and databases under this directory")
     options = parser.parse_args()
@@ -432,8 +451,9 @@ def main() -> None:
             print(json.dumps(asdict(result), ensure_ascii=False, indent=1), file=sys.stderr)
             results.append(result)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, CPython {platform.python_version()}"
+    variant = "; work pool command `python -m prefect.engine`" if options.engine_command else ""
     print(f"{options.items} items ({options.units} units), as of {options.as_of}; kehoach serve --workers {options.workers} "
-          f"--worker-limit {options.worker_limit}; {machine}; {_commit()}")
+          f"--worker-limit {options.worker_limit}{variant}; {machine}; {_commit()}")
     print(table(results))
     if options.json:
         options.json.write_text(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=1), encoding="utf-8")

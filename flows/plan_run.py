@@ -14,13 +14,17 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import os
+import queue
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from typing import Any
 
+import httpx
 from prefect import flow, get_run_logger, tags
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.runtime import deployment as deployment_runtime
@@ -37,7 +41,11 @@ from plan.status_views import status_markdown, status_rows
 CONTENT_ITEM_DEPLOYMENT = "content-item/content-item"
 POLL_SECONDS = 2.0
 POLL_BATCH = 200  # flow runs read per API call while waiting for the item runs
-STALL_SECONDS = 1800  # stop waiting once no item run has settled for this long
+QUEUED_MAX = 8  # item runs created and not yet taken by a worker, at most (see _start_item_deployments)
+START_RETRY_SECONDS = (5, 15, 30, 60)  # pauses between tries to create an item run the server refused
+STALL_SECONDS = 1800  # stop waiting once nothing has moved for this long
+ORPHAN_CHECK_SECONDS = 60  # how often item runs are checked for a process that died without a word
+SETTLED = ("Completed", "Suspended")  # an item run that ended well, or waits for a unit's outcome
 
 # The command line listens here to show progress; a flow parameter cannot carry a callback.
 progress_listeners: list[Callable[[int, int, dict[str, Any]], None]] = []
@@ -78,7 +86,10 @@ def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurr
         results.append(result)
         # At most once a second: a thousand items would otherwise be a thousand API calls.
         if len(results) == total or time.monotonic() - shown[0] >= 1.0:
-            update_progress_artifact(progress_id, progress=100.0 * len(results) / total)
+            try:
+                update_progress_artifact(progress_id, progress=100.0 * len(results) / total)
+            except Exception as exc:  # noqa: BLE001 - the gauge may lag for a moment; the items may not
+                logger.warning("Chưa cập nhật được tiến độ: %s", exc)
             shown[0] = time.monotonic()
         for listener in progress_listeners:
             listener(len(results), total, result)
@@ -94,7 +105,20 @@ def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurr
         for item in plan.items:
             finished(_run_item(plan, item, path, as_of))
     _publish_status(plan, as_of)
+    if deployment_runtime.id:
+        unsettled = [r for r in sorted(results, key=lambda r: r["item"]) if r["state"] not in SETTLED]
+        if unsettled:
+            # Red in the UI, with the items named; the artifacts above are published all the same.
+            raise ItemRunsNotSettled(
+                f"{len(unsettled)}/{total} nội dung không chạy xong: "
+                + ", ".join(f"ND {r['item']} ({r['state']})" for r in unsettled[:20])
+                + (" …" if len(unsettled) > 20 else "")
+            )
     return sorted(results, key=lambda r: r["item"])
+
+
+class ItemRunsNotSettled(RuntimeError):
+    """Deployed: some item runs failed, crashed or did not settle; the message names them."""
 
 
 def _run_item(plan, item, path: str, as_of: dt.date) -> dict[str, Any]:
@@ -106,14 +130,20 @@ def _start_item_deployments(
     plan, path: str, as_of: dt.date, logger, concurrent: bool, finished: Callable[[dict[str, Any]], None]
 ) -> None:
     """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
-    (a subflow cannot suspend), which the workers take; the others run here, as subflows, while the
-    workers are busy. Then wait until every started run is final or suspended.
+    (a subflow cannot suspend), which the workers take; the others run here, as subflows, in a thread
+    of this run, meanwhile. Returns once every item has settled: final, or suspended waiting.
 
     A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
     workers' machine; an item with nothing to wait for today does not need one. Which items will
     wait is decided the way the item's own run decides it (`_will_wait`: the same stage steps, then
     the same test), from one read of the ledger.
+
+    Item runs are created as the workers take them: at most QUEUED_MAX wait in the queue at a time.
+    Hundreds of runs created at once sit "Scheduled" until a worker is free, and the server's
+    late-runs service keeps rewriting them as "Late"; on SQLite those writes take the database's
+    lock from everything else, until creating runs fails (measured: bench/scale.py).
     """
+    from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run as flow_run_runtime
 
     calendar = working_calendar(plan)
@@ -121,29 +151,128 @@ def _start_item_deployments(
     for event in runtime.ledger().events(plan.id):
         by_item.setdefault(event.item, []).append(event)
     waits = {item.id for item in plan.items if _will_wait(plan, item, by_item.get(item.id, []), as_of, calendar)}
-    waiting = [item for item in plan.items if item.id in waits]
+    to_start = deque(item for item in plan.items if item.id in waits)
     here = [item for item in plan.items if item.id not in waits]
     logger.info(
         "%d nội dung cần đơn vị nhập kết quả: mỗi nội dung một lượt chạy riêng (chờ trên giao diện); "
-        "%d nội dung chạy ngay trong lượt này", len(waiting), len(here),
+        "%d nội dung chạy ngay trong lượt này", len(to_start), len(here),
     )
     parent = flow_run_runtime.id
-    started: dict[Any, Any] = {}  # flow run id -> item
+    done_here: queue.Queue = queue.Queue()
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of, concurrent),
+                              name="plan-run-items", daemon=True)
+    thread.start()
+    started: dict[Any, Any] = {}  # flow run id -> item, until it settles
+    here_left = len(here)
+    last_progress = last_orphan_check = time.monotonic()
+    with get_client(sync_client=True) as client:
+        while to_start or started or here_left:
+            queued = 0
+            states_runs = _states(client, list(started), logger)
+            for run_id in list(started):
+                state = states_runs[run_id].state if run_id in states_runs else None
+                if state is not None and (state.is_final() or state.is_paused()):
+                    item = started.pop(run_id)
+                    finished({"item": item.number, "id": item.id, "state": state.name, "flow_run_id": str(run_id)})
+                    last_progress = time.monotonic()
+                elif state is None or state.is_scheduled():  # not read this time: counted as still queued
+                    queued += 1
+            while to_start and queued < QUEUED_MAX:
+                item = to_start.popleft()
+                started[_start_item_run(plan, item, path, as_of, parent, logger)] = item
+                queued += 1
+                last_progress = time.monotonic()
+            while True:
+                try:
+                    outcome = done_here.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                here_left -= 1
+                last_progress = time.monotonic()
+                item, state, run_id = outcome
+                if state == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
+                    # Something changed since the ledger was read (a request opened an occurrence):
+                    # the item does need a unit's outcome today, so it gets its own run to wait in.
+                    logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
+                    to_start.append(item)
+                    continue
+                finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
+            if started and time.monotonic() - last_orphan_check > ORPHAN_CHECK_SECONDS:
+                last_orphan_check = time.monotonic()
+                for run_id, reason in _crashed_without_a_word([run for run in states_runs.values() if run.id in started], client):
+                    item = started.pop(run_id)
+                    logger.warning("ND %s: %s; đã đánh dấu Crashed", item.number, reason)
+                    finished({"item": item.number, "id": item.id, "state": "Crashed", "flow_run_id": str(run_id)})
+                    last_progress = time.monotonic()
+            if time.monotonic() - last_progress > STALL_SECONDS:
+                break
+            if to_start or started or here_left:
+                time.sleep(POLL_SECONDS)
+    thread.join(timeout=0 if here_left else 60)
+    for run_id, item in started.items():
+        logger.warning("ND %s chưa xong sau %d phút không có tiến triển (lượt chạy %s)", item.number, STALL_SECONDS // 60, run_id)
+        finished({"item": item.number, "id": item.id, "state": "Running", "flow_run_id": str(run_id)})
+    for item in to_start:
+        logger.warning("ND %s chưa bắt đầu: không có tiến triển trong %d phút", item.number, STALL_SECONDS // 60)
+        finished({"item": item.number, "id": item.id, "state": "Not started", "flow_run_id": None})
 
-    def start(item) -> None:
-        started[_start_item_run(plan, item, path, as_of, parent)] = item
 
-    for item in waiting:
-        start(item)
-    for item, state, run_id in _run_here(plan, here, path, as_of, concurrent):
-        if state == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
-            # Something changed since the ledger was read (a request opened an occurrence): the item
-            # does need a unit's outcome today, so it gets its own run to wait in after all.
-            logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
-            start(item)
+def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.date, concurrent: bool) -> None:
+    try:
+        for outcome in _run_here(plan, items, path, as_of, concurrent):
+            out.put(outcome)
+    except BaseException as exc:  # noqa: BLE001 - handed to the run's own thread, which raises it
+        out.put(exc)
+
+
+def _states(client, run_ids: list, logger) -> dict:
+    """run id -> flow run, one filtered read per POLL_BATCH runs; none this time if the API is busy (503)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    found = {}
+    for chunk in (run_ids[i : i + POLL_BATCH] for i in range(0, len(run_ids), POLL_BATCH)):
+        try:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
+        except (PrefectHTTPStatusError, httpx.TransportError) as exc:
+            logger.debug("Chưa đọc được trạng thái các lượt chạy: %s", exc)
             continue
-        finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
-    _wait_for_runs(started, finished, logger)
+        found.update((run.id, run) for run in runs)
+    return found
+
+
+def _crashed_without_a_word(runs: list, client) -> list[tuple[Any, str]]:
+    """Item runs whose process is gone while they still say Running or Pending: killed, or unable to
+    report their end (the database was down). Marked Crashed, as `kehoach doctor --fix` would, in the
+    doctor's one certain case only (flows/doctor.py: a worker of this machine, the run's process
+    gone), once the run has said nothing for ORPHAN_CHECK_SECONDS, and read once more just before."""
+    from prefect.states import Crashed
+
+    from flows import doctor
+
+    now = dt.datetime.now(dt.UTC)
+    marked = []
+    for run in runs:
+        state = run.state
+        if state is None or state.type.value not in doctor.ACTIVE_STATES or state.timestamp is None:
+            continue
+        if (now - state.timestamp).total_seconds() < ORPHAN_CHECK_SECONDS:
+            continue
+        info = doctor._run_info(run, {})  # the doctor's reading of a run (its pid, its worker)
+        # The run's own worker counts as online here: a worker that stopped answering is the doctor's
+        # business ("probable"); only a process known to be gone is certain.
+        orphan = doctor.classify(info, now=now, online_workers={info.worker} if info.worker else set(),
+                                 pid_alive=doctor.pid_alive, local_prefix=doctor.this_host_worker_prefix())
+        if orphan is None or not orphan.certain:
+            continue
+        again = client.read_flow_run(run.id).state
+        if again is None or again.type.value not in doctor.ACTIVE_STATES:
+            continue
+        client.set_flow_run_state(run.id, Crashed(message=f"plan-run: {orphan.reason}; chạy lại kế hoạch để làm tiếp"), force=True)
+        marked.append((run.id, orphan.reason))
+    return marked
 
 
 def _will_wait(plan, item, events: list, as_of: dt.date, calendar) -> bool:
@@ -170,20 +299,32 @@ def _will_wait(plan, item, events: list, as_of: dt.date, calendar) -> bool:
     )
 
 
-def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None):
+def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None, logger):
+    """Create the item's run; again, after a pause, when the server is briefly unable to (503, a
+    dropped connection). The idempotency key makes a second try return the run the first made."""
     from prefect.deployments import run_deployment
+    from prefect.exceptions import PrefectHTTPStatusError
 
-    run = run_deployment(
-        CONTENT_ITEM_DEPLOYMENT,
-        parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
-        flow_run_name=runtime.item_run_name(plan, item, as_of),
-        tags=runtime.item_tags(plan, item),
-        # The same plan-run started again (a retry after its process died) finds its item runs.
-        idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
-        as_subflow=False,
-        timeout=0,
-    )
-    return run.id
+    for attempt, pause in enumerate([*START_RETRY_SECONDS, None], start=1):
+        try:
+            run = run_deployment(
+                CONTENT_ITEM_DEPLOYMENT,
+                parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
+                flow_run_name=runtime.item_run_name(plan, item, as_of),
+                tags=runtime.item_tags(plan, item),
+                # The same plan-run started again (a retry after its process died) finds its item runs.
+                idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
+                as_subflow=False,
+                timeout=0,
+            )
+            return run.id
+        except (PrefectHTTPStatusError, httpx.TransportError) as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if pause is None or (status is not None and status < 500):
+                raise
+            logger.warning("Chưa tạo được lượt chạy ND %s (lần %d: %s); thử lại sau %d s", item.number, attempt, status or exc, pause)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def _run_here(plan, items: list, path: str, as_of: dt.date, concurrent: bool):
@@ -203,34 +344,6 @@ def _run_here(plan, items: list, path: str, as_of: dt.date, concurrent: bool):
     else:
         for item in items:
             yield one(item)
-
-
-def _wait_for_runs(started: dict, finished: Callable[[dict[str, Any]], None], logger) -> None:
-    """Until every run is final or paused: one filtered read per POLL_BATCH runs every POLL_SECONDS.
-
-    Gives up on the runs still going once none has settled for STALL_SECONDS (no worker left, say).
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    pending = dict(started)
-    last_progress = time.monotonic()
-    with get_client(sync_client=True) as client:
-        while pending and time.monotonic() - last_progress < STALL_SECONDS:
-            ids = list(pending)
-            for chunk in (ids[i : i + POLL_BATCH] for i in range(0, len(ids), POLL_BATCH)):
-                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
-                for run in runs:
-                    state = run.state
-                    if state is not None and (state.is_final() or state.is_paused()) and run.id in pending:
-                        item = pending.pop(run.id)
-                        finished({"item": item.number, "id": item.id, "state": state.name, "flow_run_id": str(run.id)})
-                        last_progress = time.monotonic()
-            if pending:
-                time.sleep(POLL_SECONDS)
-        for run_id, item in pending.items():
-            logger.warning("ND %s chưa xong sau %d phút không có tiến triển (lượt chạy %s)", item.number, STALL_SECONDS // 60, run_id)
-            finished({"item": item.number, "id": item.id, "state": "Running", "flow_run_id": str(run_id)})
 
 
 def _publish_status(plan, as_of: dt.date) -> None:
