@@ -42,6 +42,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -416,6 +417,13 @@ def _commit() -> str:
     return head + (" with uncommitted changes" if dirty else "")
 
 
+def _interrupted(signum: int, _frame) -> None:
+    """Say so, then unwind: the stack and the cluster are stopped on the way out."""
+    name = signal.Signals(signum).name
+    print(f"bench/scale.py: {name} received at {dt.datetime.now():%H:%M:%S}; stopping the stack", file=sys.stderr, flush=True)
+    raise KeyboardInterrupt(name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
@@ -430,6 +438,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", type=Path, help="keep the plan, logs and databases under this directory")
     options = parser.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     backends = [b.strip() for b in options.backends.split(",") if b.strip()]
     if unknown := set(backends) - {"postgresql", "sqlite"}:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
