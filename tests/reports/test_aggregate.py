@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import subprocess
 import sys
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from plan.calendar import ReportingPeriod
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus, plan_ref
 from plan.ledger import Ledger
-from plan.load import load_plan
 from plan.model import STAGE_LABELS, Anchor, ItemKind, Stage, StageOffset, StageOffsets
 from plan.progress import RAG_LABELS, plan_status
 from plan.recording import outcome_record, request_record
@@ -43,47 +38,11 @@ from reports.data import (
 
 D = dt.date
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get("KEHOACH_TEST_POSTGRES_URL", "").strip()
 SAMPLE = SCENARIOS_DIR / "hanoi-svhtt-ttdn-2023.sample.yaml"
 PERIODS = ["2023-H1", "2023-9M", "2023", "2023-Q2", "2023-Q3"]
 
 
 # -- fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", name="plan")
-def fixture_plan():
-    result = load_plan()
-    assert result.plan is not None, [p.render() for p in result.problems]
-    return result.plan
-
-
-@pytest.fixture(
-    scope="module",
-    name="database_url",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="KEHOACH_TEST_POSTGRES_URL is not set"))],
-)
-def fixture_database_url(request, tmp_path_factory):
-    """Makes empty databases: SQLite files, or fresh PostgreSQL schemas dropped at the end."""
-    if request.param == "sqlite":
-        folder = tmp_path_factory.mktemp("ledgers")
-        yield lambda name: sa.URL.create("sqlite", database=str(folder / f"{name}.sqlite")).render_as_string()
-        return
-    admin = sa.create_engine(POSTGRES_URL)
-    schemas = []
-
-    def make(name: str) -> str:
-        schema = f"t_{name}_{uuid.uuid4().hex[:8]}"
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        schemas.append(schema)
-        return make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-
-    yield make
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
 
 
 def _sample_events(plan) -> list[NewEvent]:
