@@ -20,26 +20,29 @@ NAME = "kehoach: lượt chạy mất tín hiệu → Crashed"
 ENDING_STATES = ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused", "Cancelling")
 
 
-def zombie_automation():
+def zombie_automation(within: dt.timedelta = HEARTBEAT_WITHIN, name: str = NAME, match: dict[str, str | list[str]] | None = None):
+    """The automation: `within` without a heartbeat or an ending state -> Crashed. `match` narrows the
+    flow runs it watches (the default: every flow run of the server); tests use a shorter window."""
     from prefect.automations import Automation
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
     from prefect.events.schemas.automations import EventTrigger, Posture
     from prefect.events.schemas.events import ResourceSpecification
 
+    seconds = int(within.total_seconds())
     return Automation(
-        name=NAME,
-        description="Lượt chạy không gửi tín hiệu (heartbeat) trong 90 giây: máy hoặc worker đã dừng đột ngột.",
+        name=name,
+        description=f"Lượt chạy không gửi tín hiệu (heartbeat) trong {seconds} giây: máy hoặc worker đã dừng đột ngột.",
         trigger=EventTrigger(
             after={"prefect.flow-run.heartbeat"},
             expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{state}" for state in ENDING_STATES)},
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match=ResourceSpecification(match or {"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
-            within=HEARTBEAT_WITHIN,
+            within=within,
         ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED, message="Mất tín hiệu (heartbeat) 90 giây: tiến trình của lượt chạy đã dừng đột ngột.")],
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, message=f"Mất tín hiệu (heartbeat) {seconds} giây: tiến trình của lượt chạy đã dừng đột ngột.")],
     )
 
 
