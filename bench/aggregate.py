@@ -72,7 +72,9 @@ from generate import generate_plan  # noqa: E402
 
 from plan.calendar import ReportingPeriod  # noqa: E402
 from plan.events import EventKind, plan_ref  # noqa: E402
-from plan.ledger import Ledger, events_table, rebuild_states  # noqa: E402
+from plan.ledger import Ledger  # noqa: E402
+from plan.ledger_states import rebuild_states  # noqa: E402
+from plan.ledger_tables import events_table  # noqa: E402
 from plan.load import load_plan_text  # noqa: E402
 from plan.model import ItemKind, Plan  # noqa: E402
 from plan.occurrences import item_occurrences, occurrence_id  # noqa: E402

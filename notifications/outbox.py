@@ -27,7 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.mail import Address, Mail, MailKind
 from notifications.transport import DeliveryError, Transport
-from plan.ledger import Ledger, outbox_table
+from plan.ledger import Ledger
+from plan.ledger_tables import outbox_table
 
 log = logging.getLogger(__name__)
 

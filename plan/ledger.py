@@ -7,7 +7,7 @@ Beside the events the ledger keeps their *states* (migration 4): each occurrence
 statuses, each invitation's latest answer, the outcome notes and the events per day. They are
 written by `append` in the transaction that records the events, so they never disagree with them,
 and `rebuild_states` derives them again from the events. Reports read them instead of grouping a
-year of events.
+year of events. The tables are defined in `plan.ledger_tables`, the states kept by `plan.ledger_states`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import os
 import re
 import unicodedata
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,12 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from plan.events import Event, EventKind, NewEvent, PlanRef
-from plan.model import Stage
+from plan.ledger_states import add_to_states, rebuild_states
+from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_table, schema_table
 
-UTC = dt.timezone.utc
 
 ENV_DATABASE_URL = "KEHOACH_DATABASE_URL"
 ENV_HOME = "KEHOACH_HOME"
@@ -57,176 +55,6 @@ _WRITE = "kehoach_write"
 
 class LedgerError(Exception):
     """A ledger problem in plain words for the user; never carries a password."""
-
-
-class _UTCDateTime(sa.types.TypeDecorator):
-    """Aware UTC datetimes in and out; SQLite stores them naive (in UTC) and we put the zone back."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the ledger only stores aware datetimes")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = sa.MetaData()
-
-schema_table = sa.Table(
-    "kehoach_schema",
-    metadata,
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-# One row naming this database: a ledger recreated at the same path is a different ledger, so
-# anything cached against the old one (Prefect task results) must not be taken for it.
-instance_table = sa.Table(
-    "kehoach_instance",
-    metadata,
-    sa.Column("id", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Text, nullable=False),
-)
-
-# The outbox lives beside the events: a mail is queued in the same database before anything is sent.
-# Its status is operational state (queued → sending → sent | failed) and is updated in place;
-# what happened in the plan stays in `events`.
-outbox_table = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("idempotency_key", sa.Text, nullable=False),
-    sa.Column("plan_id", sa.Text, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("recipients", sa.JSON, nullable=False),  # {"to": [[email, name]...], "cc": [...]}
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("html", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("attachments", sa.JSON, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("permanent", sa.Boolean, nullable=False, default=False),
-    sa.Column("next_attempt_at", _UTCDateTime(), nullable=True),
-    sa.Column("queued_at", _UTCDateTime(), nullable=False),
-    sa.Column("claimed_at", _UTCDateTime(), nullable=True),
-    sa.Column("sent_at", _UTCDateTime(), nullable=True),
-    sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
-    sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
-    sqlite_autoincrement=True,
-)
-
-events_table = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("plan_id", sa.Text, nullable=False),
-    sa.Column("plan_hash", sa.Text, nullable=False),
-    sa.Column("item", sa.Text, nullable=False),
-    sa.Column("occurrence", sa.Text, nullable=False),
-    sa.Column("stage", sa.Text, nullable=True),
-    sa.Column("counterpart", sa.Text, nullable=True),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=True),
-    sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("recorded_at", _UTCDateTime(), nullable=False),
-    sa.Column("effective_date", sa.Date, nullable=True),
-    sa.Column("idempotency_key", sa.Text, nullable=False),
-    sa.UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
-    sa.Index("ix_events_plan_item_occurrence_id", "plan_id", "item", "occurrence", "id"),
-    sa.Index("ix_events_plan_id", "plan_id", "id"),
-    # AUTOINCREMENT: SQLite never hands out an id twice, so `after_id` cursors stay meaningful.
-    sqlite_autoincrement=True,
-)
-
-
-# -- states: what the events add up to, kept beside them ------------------------------------------
-# A "latest" group of columns holds, for one occurrence (or invitation), its latest event of one sort
-# (id, effective date, what it says), the one before it, and how many there were. The latest as of
-# an earlier day (or within a window of days) is then the latest if it is dated so, else the one
-# before if that one is, else none when there were at most two; only with three or more, the newer
-# two dated otherwise, must a reader go back to the events.
-
-STAGE_NAMES = tuple(s.value for s in Stage)
-OPENED = "opened"  # the first `occurrence_opened` event of an occurrence, with the days it gives
-EXECUTION_OUTCOME = "execution_outcome"  # the `outcome` events of the execution stage
-ANSWER = "answer"  # an invitation's `counterpart_status` events
-
-_Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
-
-
-def _latest_columns(name: str, *fields: str) -> list[sa.Column]:
-    columns = []
-    for which in (name, f"{name}_previous"):
-        columns += [sa.Column(f"{which}_event", _Id, nullable=True), sa.Column(f"{which}_on", sa.Date, nullable=True)]
-        columns += [sa.Column(f"{which}_{field}", sa.Text, nullable=True) for field in fields]
-    return [*columns, sa.Column(f"{name}_count", sa.Integer, nullable=False, default=0)]
-
-
-# One row per occurrence that has a stage status, an execution outcome or was opened.
-occurrence_states_table = sa.Table(
-    "occurrence_states",
-    metadata,
-    sa.Column("plan_id", sa.Text, primary_key=True),
-    sa.Column("item", sa.Text, primary_key=True),
-    sa.Column("occurrence", sa.Text, primary_key=True),
-    sa.Column(f"{OPENED}_event", _Id, nullable=True),
-    sa.Column(f"{OPENED}_on", sa.Date, nullable=True),
-    # The payload's "start" and "end" (ISO dates). A start that is not one, or an end that is neither
-    # one nor missing, leaves both NULL: readers then go back to the event.
-    sa.Column(f"{OPENED}_start", sa.Date, nullable=True),
-    sa.Column(f"{OPENED}_end", sa.Date, nullable=True),
-    sa.Column(f"{OPENED}_count", sa.Integer, nullable=False, default=0),
-    *(column for stage in STAGE_NAMES for column in _latest_columns(stage, "status")),  # `stage_status` events
-    *_latest_columns(EXECUTION_OUTCOME, "indicators"),  # the payload's "indicators" as JSON text
-)
-
-# One row per invitation: (occurrence, counterpart), from `counterpart_status` events naming both a
-# counterpart and a stage.
-invitation_states_table = sa.Table(
-    "invitation_states",
-    metadata,
-    sa.Column("plan_id", sa.Text, primary_key=True),
-    sa.Column("item", sa.Text, primary_key=True),
-    sa.Column("occurrence", sa.Text, primary_key=True),
-    sa.Column("counterpart", sa.Text, primary_key=True),
-    *_latest_columns(ANSWER, "status"),
-)
-
-# Every `outcome` event whose payload has a "note" (non-empty text), with what a report shows of it.
-outcome_notes_table = sa.Table(
-    "outcome_notes",
-    metadata,
-    sa.Column("event", _Id, primary_key=True, autoincrement=False),
-    sa.Column("plan_id", sa.Text, nullable=False),
-    sa.Column("item", sa.Text, nullable=False),
-    sa.Column("occurrence", sa.Text, nullable=False),
-    sa.Column("stage", sa.Text, nullable=True),
-    sa.Column("effective_date", sa.Date, nullable=True),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("note", sa.Text, nullable=False),
-    sa.Index("ix_outcome_notes_plan_date", "plan_id", "effective_date"),
-)
-
-# How many events of a plan are dated on each day (events without a date are not counted).
-event_days_table = sa.Table(
-    "event_days",
-    metadata,
-    sa.Column("plan_id", sa.Text, primary_key=True),
-    sa.Column("effective_date", sa.Date, primary_key=True),
-    sa.Column("events", sa.Integer, nullable=False),
-)
-
-STATE_TABLES = (occurrence_states_table, invitation_states_table, outcome_notes_table, event_days_table)
 
 
 # -- migrations ------------------------------------------------------------------------------------
@@ -333,7 +161,7 @@ class Ledger:
         recorded_at = recorded_at.astimezone(UTC)
         plan_id, plan_hash = _nfc(ref.plan_id), ref.plan_hash
 
-        insert = _insert_for(self._engine.dialect.name)
+        insert = insert_for(self._engine.dialect.name)
         inserted: list[Event] = []
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -547,9 +375,6 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-def _insert_for(dialect_name: str):
-    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect_name]
-
 
 def _reason(exc: BaseException, url: URL) -> str:
     orig = getattr(exc, "orig", None) or exc
@@ -637,150 +462,3 @@ def _event(row: Any) -> Event:
         plan_hash=row["plan_hash"],
         recorded_at=row["recorded_at"],
     )
-
-
-# -- states, folded from events --------------------------------------------------------------------
-
-_STATUS, _ANSWER, _OUTCOME, _OPENED = (
-    EventKind.STAGE_STATUS.value,
-    EventKind.COUNTERPART_STATUS.value,
-    EventKind.OUTCOME.value,
-    EventKind.OCCURRENCE_OPENED.value,
-)
-_EXECUTION = Stage.EXECUTION.value
-_BATCH = 5000
-
-
-class _States:
-    """Rows of the state tables with events folded into them, in id order. `occurrences` and
-    `invitations` map primary keys to whole rows (dicts by column name); `notes` and `days` hold what
-    the folded events add."""
-
-    def __init__(self, occurrences: dict[tuple, dict] | None = None, invitations: dict[tuple, dict] | None = None):
-        self.occurrences = occurrences if occurrences is not None else {}
-        self.invitations = invitations if invitations is not None else {}
-        self.notes: list[dict[str, Any]] = []
-        self.days: Counter[tuple[str, dt.date]] = Counter()
-
-    def add(self, event: Mapping[str, Any]) -> None:
-        kind, stage, on = event["kind"], event["stage"], event["effective_date"]
-        payload = event["payload"] if isinstance(event["payload"], dict) else {}
-        key = (event["plan_id"], event["item"], event["occurrence"])
-        if on is not None:
-            self.days[(event["plan_id"], on)] += 1
-        if kind == _STATUS and stage in STAGE_NAMES:
-            _push(self._row(self.occurrences, occurrence_states_table, key), stage, event, status=event["status"])
-        elif kind == _ANSWER and stage in STAGE_NAMES and event["counterpart"] is not None:
-            _push(self._row(self.invitations, invitation_states_table, (*key, event["counterpart"])), ANSWER, event, status=event["status"])
-        elif kind == _OUTCOME:
-            if stage == _EXECUTION:
-                indicators = payload.get("indicators")
-                text = None if indicators is None else json.dumps(indicators, ensure_ascii=False)
-                _push(self._row(self.occurrences, occurrence_states_table, key), EXECUTION_OUTCOME, event, indicators=text)
-            note = payload.get("note")
-            if isinstance(note, str) and note:
-                self.notes.append(
-                    {"event": event["id"], "plan_id": key[0], "item": key[1], "occurrence": key[2], "stage": stage, "effective_date": on, "actor": event["actor"], "note": note}
-                )
-        elif kind == _OPENED:
-            row = self._row(self.occurrences, occurrence_states_table, key)
-            if row[f"{OPENED}_count"] == 0:
-                start, end = _iso_date(payload.get("start")), _iso_date(payload.get("end"))
-                if end is _IRREGULAR or (end is None and payload.get("end") is not None):
-                    start = None
-                row[f"{OPENED}_event"], row[f"{OPENED}_on"] = event["id"], on
-                row[f"{OPENED}_start"], row[f"{OPENED}_end"] = (start, end) if isinstance(start, dt.date) else (None, None)
-            row[f"{OPENED}_count"] += 1
-
-    @staticmethod
-    def _row(rows: dict[tuple, dict], table: sa.Table, key: tuple) -> dict[str, Any]:
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = {c.name: (0 if c.name.endswith("_count") else None) for c in table.c}
-            row.update(zip((c.name for c in table.primary_key), key))
-        return row
-
-
-_IRREGULAR = object()
-
-
-def _iso_date(value: Any) -> Any:
-    """A "YYYY-MM-DD" text as a date; None for None; _IRREGULAR for anything else."""
-    if value is None:
-        return None
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    return _IRREGULAR
-
-
-def _push(row: dict[str, Any], name: str, event: Mapping[str, Any], **fields: Any) -> None:
-    """The event becomes the group's latest; the latest becomes the one before."""
-    for field in ("event", "on", *fields):
-        row[f"{name}_previous_{field}"] = row[f"{name}_{field}"]
-    row[f"{name}_event"], row[f"{name}_on"] = event["id"], event["effective_date"]
-    for field, value in fields.items():
-        row[f"{name}_{field}"] = value
-    row[f"{name}_count"] += 1
-
-
-def add_to_states(conn: Connection, events: Sequence[Mapping[str, Any]]) -> None:
-    """Fold events just inserted (rows with their ids, in id order) into the states, in the caller's
-    write transaction: the rows they touch are read, updated and written back."""
-    if not events:
-        return
-    occurrences = {(e["plan_id"], e["item"], e["occurrence"]) for e in events if e["kind"] in (_STATUS, _OUTCOME, _OPENED)}
-    invitations = {(e["plan_id"], e["item"], e["occurrence"], e["counterpart"]) for e in events if e["kind"] == _ANSWER and e["counterpart"] is not None}
-    states = _States(_read_rows(conn, occurrence_states_table, occurrences), _read_rows(conn, invitation_states_table, invitations))
-    for event in events:
-        states.add(event)
-    _write_states(conn, states, upsert=True)
-
-
-def rebuild_states(conn: Connection) -> None:
-    """Derive the states from all the events again, in the caller's write transaction (migration 4,
-    and after a bulk load that bypassed `append`)."""
-    for table in STATE_TABLES:
-        conn.execute(table.delete())
-    t = events_table
-    # Only outcomes and openings have a payload that matters: the others' is not even decoded.
-    payload = sa.type_coerce(sa.case((t.c.kind.in_([_OUTCOME, _OPENED]), t.c.payload)), t.c.payload.type).label("payload")
-    columns = [t.c.id, t.c.plan_id, t.c.item, t.c.occurrence, t.c.kind, t.c.stage, t.c.counterpart, t.c.status, t.c.actor, t.c.effective_date, payload]
-    states = _States()
-    result = conn.execute(sa.select(*columns).order_by(t.c.id).execution_options(yield_per=20_000))
-    for event in result.mappings():
-        states.add(event)
-    _write_states(conn, states, upsert=False)
-
-
-def _read_rows(conn: Connection, table: sa.Table, keys: set[tuple]) -> dict[tuple, dict]:
-    """The rows of these primary keys that exist, by key."""
-    key_columns = list(table.primary_key)
-    found: dict[tuple, dict] = {}
-    ordered = sorted(keys)
-    for begin in range(0, len(ordered), _BATCH // len(key_columns)):
-        chunk = ordered[begin : begin + _BATCH // len(key_columns)]
-        for row in conn.execute(sa.select(table).where(sa.tuple_(*key_columns).in_(chunk))).mappings():
-            found[tuple(row[c.name] for c in key_columns)] = dict(row)
-    return found
-
-
-def _write_states(conn: Connection, states: _States, *, upsert: bool) -> None:
-    insert = _insert_for(conn.dialect.name)
-    for table, rows in ((occurrence_states_table, states.occurrences), (invitation_states_table, states.invitations)):
-        stmt = insert(table)
-        if upsert:
-            stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key], set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key})
-        _execute_many(conn, stmt, list(rows.values()))
-    _execute_many(conn, outcome_notes_table.insert(), states.notes)
-    stmt = insert(event_days_table)
-    if upsert:
-        stmt = stmt.on_conflict_do_update(index_elements=["plan_id", "effective_date"], set_={"events": event_days_table.c.events + stmt.excluded.events})
-    _execute_many(conn, stmt, [{"plan_id": plan_id, "effective_date": on, "events": n} for (plan_id, on), n in states.days.items()])
-
-
-def _execute_many(conn: Connection, stmt, rows: list[dict[str, Any]]) -> None:
-    for begin in range(0, len(rows), _BATCH):
-        conn.execute(stmt, rows[begin : begin + _BATCH])

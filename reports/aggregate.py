@@ -32,11 +32,11 @@ from sqlalchemy.engine import Connection
 
 from plan.calendar import ReportingPeriod, WorkingCalendar
 from plan.events import ANSWERED, MAIN, CoordinationStatus, EventKind, StageStatus
-from plan.ledger import (
+from plan.ledger import Ledger
+from plan.ledger_tables import (
     ANSWER,
     EXECUTION_OUTCOME,
     OPENED,
-    Ledger,
     event_days_table,
     events_table,
     invitation_states_table,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from notifications.mail import Address
 from notifications.outbox import STALE_CLAIM, Outbox, backoff
 from notifications.transport import DeliveryError, MaildirTransport, SmtpTransport
-from plan.ledger import outbox_table
+from plan.ledger_tables import outbox_table
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone.utc)
 PLAN = "KH-2026"

@@ -18,15 +18,14 @@ from sqlalchemy.engine import make_url
 
 import plan.ledger as ledger_module
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus
-from plan.ledger import (
+from plan.ledger import Ledger, LedgerError
+from plan.ledger_states import rebuild_states
+from plan.ledger_tables import (
     STATE_TABLES,
-    Ledger,
-    LedgerError,
     event_days_table,
     invitation_states_table,
     occurrence_states_table,
     outcome_notes_table,
-    rebuild_states,
 )
 
 D = dt.date
