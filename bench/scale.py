@@ -23,6 +23,8 @@ until the plan-run's state is final. Then:
   process), and for PostgreSQL over the cluster's processes, sampled every 50 ms;
 - CPU seconds: the server, the workers with every flow-run process they started, PostgreSQL;
 - the ledger's events for the plan, and the machine's load averages before and after.
+- per item run on a worker, the median seconds of each phase, from the workers' logs (handed to a
+  process, the process started, the flow began, suspending, ended): where a waiting item's time goes.
 
 The date: 15/05/2023 on an empty ledger is the first working day after the generated plan's
 all-year items (600 of 1,000) reach their preparation deadline (issued 27/04 + 10 working days), so
@@ -172,6 +174,40 @@ def postgres_lock_errors(log: Path) -> dict[str, int]:
     return dict(kinds)
 
 
+ITEM_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| \w+\s*\| (?:prefect\.flow_runs\.worker - )?Flow run '([^']+)'(?: - )?(.*)$")
+ITEM_MARKS = (  # what a worker's log says of a flow run, in order, and the name of the moment
+    ("submitted to infrastructure", "handed over"),
+    ("Running 1 deployment pull step", "process started"),
+    ("Beginning flow run", "flow began"),
+    ("Suspending flow run", "suspending"),
+    ("Finished in state", "ended"),
+)
+
+
+def item_run_phases(logs: Path) -> dict[str, float]:
+    """Median seconds of each phase of the item runs the workers ran, from their log lines: handed to
+    a process → the process runs the pull step (Python start, importing Prefect) → the flow begins
+    (loading the flow and the plan, the Running state) → it suspends (the stages) → it has ended."""
+    moments: dict[str, dict[str, dt.datetime]] = {}
+    for log in sorted(logs.glob("worker-*.log")):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            match = ITEM_LINE.match(line)
+            if match is None or not match.group(2).startswith("ND "):
+                continue
+            at, name, rest = dt.datetime.strptime(match.group(1), "%H:%M:%S.%f"), match.group(2), match.group(3)
+            for mark, moment in ITEM_MARKS:
+                if mark in rest:
+                    moments.setdefault(name, {}).setdefault(moment, at)
+                    break
+    names = [moment for _mark, moment in ITEM_MARKS]
+    phases = {}
+    for begin, end in [*zip(names, names[1:]), (names[0], names[-1])]:
+        spans = sorted((m[end] - m[begin]).total_seconds() for m in moments.values() if begin in m and end in m and m[end] >= m[begin])
+        if spans:
+            phases[f"{begin} → {end}"] = round(spans[len(spans) // 2], 1)
+    return phases
+
+
 def error_records(logs: Path) -> dict[str, int]:
     """Every ERROR or CRITICAL record of the stack's logs, by file, logger and message (for the JSON)."""
     kinds: Counter[str] = Counter()
@@ -280,6 +316,7 @@ class Result:
     lock_errors: int = 0
     lock_error_kinds: dict[str, int] = field(default_factory=dict)
     error_records: dict[str, int] = field(default_factory=dict)
+    item_run_phases: dict[str, float] = field(default_factory=dict)  # medians, seconds
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
     peak_processes: int = 0
     cpu_seconds: dict[str, float] = field(default_factory=dict)
@@ -372,6 +409,7 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
         result.lock_errors += sum(in_postgres.values())
         result.lock_error_kinds.update(in_postgres)
     result.error_records = error_records(Path(result.logs))
+    result.item_run_phases = item_run_phases(Path(result.logs))
     return result
 
 
