@@ -15,13 +15,11 @@ import sys
 import textwrap
 import threading
 import unicodedata
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 import plan.ledger as ledger_module
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus
@@ -38,33 +36,6 @@ NOW = dt.datetime(2023, 5, 4, 2, 0, 0, 123456, tzinfo=UTC)
 
 
 # -- fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not POSTGRES_URL, reason="KEHOACH_TEST_POSTGRES_URL is not set"),
-        ),
-    ]
-)
-def database_url(request, tmp_path) -> str:
-    """An empty database: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
-    if request.param == "sqlite":
-        yield sa.URL.create("sqlite", database=str(tmp_path / "ledger.sqlite")).render_as_string()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture

@@ -8,13 +8,10 @@ may create schemas in (`.ci/run` starts a throwaway one).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 import plan.ledger as ledger_module
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus
@@ -29,32 +26,8 @@ from plan.ledger_tables import (
 )
 
 D = dt.date
-POSTGRES_URL = os.environ.get("KEHOACH_TEST_POSTGRES_URL", "").strip()
 REF = PlanRef("hanoi-svhtt-ttdn-2023", "0123456789abcdef")
 OTHER_REF = PlanRef("hanoi-svhtt-ttdn-2024", "fedcba9876543210")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="KEHOACH_TEST_POSTGRES_URL is not set")),
-    ]
-)
-def database_url(request, tmp_path) -> str:
-    """An empty database: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
-    if request.param == "sqlite":
-        yield sa.URL.create("sqlite", database=str(tmp_path / "ledger.sqlite")).render_as_string()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture
