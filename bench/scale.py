@@ -12,8 +12,9 @@ are files under the stack's KEHOACH_HOME). `plan-run/plan-run` is started throug
 generated plan and the date, as `prefect deployment run` does, and the clock runs from that call
 until the plan-run's state is final. Then:
 
-- flow runs by final state, from the server (the plan-run, the item runs it started on the
-  workers, the items it ran in its own process); failed = Failed + Crashed + Cancelled;
+- flow runs by final state, from the server (the plan-run; the waiting items' own runs, created from
+  the content-item deployment, on the workers on SQLite and in the plan-run's process on
+  PostgreSQL; the other items, subflows of the plan-run); failed = Failed + Crashed + Cancelled;
 - lock errors: log records of the server, the workers and the flow runs they started (all in
   KEHOACH_HOME/logs) that mention "database is locked", "deadlock detected", a lock timeout or a
   serialization failure (PREFECT_SERVER_LOG_RETRYABLE_ERRORS=true, so requests the server refused
@@ -22,15 +23,15 @@ until the plan-run's state is final. Then:
 - peak RSS: the sum over the process tree of `kehoach serve` (server, workers, every flow-run
   process), and for PostgreSQL over the cluster's processes, sampled every 50 ms;
 - CPU seconds: the server, the workers with every flow-run process they started, PostgreSQL;
-- the ledger's events for the plan, and the machine's load averages before and after.
-- per item run on a worker, the median seconds of each phase, from the workers' logs (handed to a
+- the ledger's events for the plan, and the machine's load averages before and after;
+- per item run on a worker (SQLite), the median seconds of each phase, from the workers' logs (handed to a
   process, the process started, the flow began, suspending, ended): where a waiting item's time goes.
 
 The date: 15/05/2023 on an empty ledger is the first working day after the generated plan's
 all-year items (600 of 1,000) reach their preparation deadline (issued 27/04 + 10 working days), so
 that day every one of them, and the events due within the reminder horizon, waits for a unit's
-outcome — the heaviest kind of morning, with a real mix of items that suspend (each its own run on a
-worker) and items with nothing to wait for (on-request items with no request yet, events later in
+outcome — the heaviest kind of morning, with a real mix of items that suspend (each in its own run)
+and items with nothing to wait for (on-request items with no request yet, events later in
 the year). It is also the day the end-to-end test uses on the 2023 plan.
 """
 
@@ -250,7 +251,7 @@ def flow_runs_by_state(client) -> tuple[dict[str, int], dict[str, int]]:
             state = f"{run.state.type.value} ({run.state.name})" if run.state else "no state"
             states[state] += 1
             if run.name.startswith("ND "):
-                kind = "on a worker (own run)" if run.deployment_id else "in plan-run's process (subflow)"
+                kind = "own run (from the deployment)" if run.deployment_id else "subflow of the plan-run"
                 where[f"{kind}: {state}"] += 1
         if len(page) < 200:
             return dict(sorted(states.items())), dict(sorted(where.items()))
@@ -419,21 +420,21 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
 def table(results: list[Result]) -> str:
     rows = [
         (
-            "| backend | wall, trigger → plan-run final | failed runs (of all flow runs) | item runs: suspended on a worker / "
-            "completed in the plan-run | lock errors | peak RSS of the stack | CPU s: server / workers and runs / PostgreSQL | "
+            "| backend | wall, trigger → plan-run final | failed runs (of all flow runs) | item runs: own runs suspended / "
+            "subflows completed | lock errors | peak RSS of the stack | CPU s: server / workers and runs / PostgreSQL | "
             "ledger events | load average before → after |"
         ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        suspended = sum(n for k, n in r.item_runs.items() if k.startswith("on a worker") and "PAUSED" in k)
-        others = sum(n for k, n in r.item_runs.items() if k.startswith("on a worker") and "PAUSED" not in k)
-        here = sum(n for k, n in r.item_runs.items() if k.startswith("in plan-run") and "COMPLETED" in k)
+        suspended = sum(n for k, n in r.item_runs.items() if k.startswith("own run") and "PAUSED" in k)
+        others = sum(n for k, n in r.item_runs.items() if k.startswith("own run") and "PAUSED" not in k)
+        here = sum(n for k, n in r.item_runs.items() if k.startswith("subflow") and "COMPLETED" in k)
         rss = f"{r.peak_rss_mib['total']:,} MiB"
         if "postgresql" in r.peak_rss_mib:
             rss += f" ({r.peak_rss_mib['kehoach serve']:,} + PostgreSQL {r.peak_rss_mib['postgresql']:,})"
         cpu = " / ".join(f"{r.cpu_seconds[k]:,.0f}" if k in r.cpu_seconds else "–" for k in ("server", "workers and flow runs", "postgresql"))
-        items = f"{suspended} / {here}" + (f" (+{others} on a worker not suspended)" if others else "")
+        items = f"{suspended} / {here}" + (f" (+{others} own runs not suspended)" if others else "")
         rows.append(
             f"| {r.backend} | {_duration(r.wall_seconds)} (plan-run {r.plan_run_state}) | {r.failed_runs} ({r.flow_runs:,}) | {items} | "
             f"{r.lock_errors} | {rss} | {cpu} | {r.ledger_events:,} | {' '.join(map(str, r.load_before))} → {' '.join(map(str, r.load_after))} |"

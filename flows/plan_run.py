@@ -20,13 +20,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from copy import deepcopy
 from typing import Any
 
 import httpx
 from prefect import flow, get_run_logger, tags
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.runtime import deployment as deployment_runtime
 
 from flows import runtime
@@ -158,6 +159,10 @@ def _start_item_deployments(
         "%d nội dung chạy ngay trong lượt này", len(to_start), len(here),
     )
     parent = flow_run_runtime.id
+    if concurrent:
+        for item, state, run_id in _run_in_this_process(plan, list(to_start), here, path, as_of, parent, logger, calendar):
+            finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
+        return
     done_here: queue.Queue = queue.Queue()
     thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of, concurrent),
                               name="plan-run-items", daemon=True)
@@ -217,6 +222,82 @@ def _start_item_deployments(
     for item in to_start:
         logger.warning("ND %s chưa bắt đầu: không có tiến triển trong %d phút", item.number, STALL_SECONDS // 60)
         finished({"item": item.number, "id": item.id, "state": "Not started", "flow_run_id": None})
+
+
+def _run_in_this_process(plan, waiting: list, here: list, path: str, as_of: dt.date, parent, logger, calendar):
+    """PostgreSQL: every item in this run's process, eight at a time: (item, state name, run id), as
+    each settles. The items with nothing to wait for run as subflows; each item that will wait gets a
+    run of its own, created from the `content-item` deployment in state Pending (so that no worker
+    takes it) and executed here, in a thread with a context of its own (a run, not a subflow), until
+    it suspends. Resuming it goes to a worker like any suspended run of the deployment.
+
+    A worker would start a process for each waiting item: Python, importing Prefect, loading the
+    plan, ~10 s of the ~13 s such an item run took on two cores (bench/scale.py). Here it costs a
+    thread. SQLite cannot take the concurrent writers this means; there, workers run them one
+    process each (`_start_item_deployments`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    from flows.doctor import WORKER_LABEL
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(CONTENT_ITEM_DEPLOYMENT)
+        me = client.read_flow_run(parent) if parent else None
+    # The doctor's reading of whose process a run is in: this run's process and worker.
+    owner_pid = me.infrastructure_pid if me else None
+    owner_labels = {WORKER_LABEL: me.labels[WORKER_LABEL]} if me and me.labels and WORKER_LABEL in me.labels else None
+
+    def own_run(item):
+        parameters = {"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True}
+        with get_client(sync_client=True) as client:
+            for attempt, pause in enumerate([*START_RETRY_SECONDS, None], start=1):
+                try:
+                    run = client.create_flow_run_from_deployment(
+                        deployment.id, parameters=parameters, state=Pending(), name=runtime.item_run_name(plan, item, as_of),
+                        tags=runtime.item_tags(plan, item), idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
+                        labels=owner_labels,
+                    )
+                    if owner_pid:
+                        client.update_flow_run(run.id, infrastructure_pid=owner_pid)
+                    break
+                except (PrefectHTTPStatusError, httpx.TransportError) as exc:
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    if pause is None or (status is not None and status < 500):
+                        raise
+                    logger.warning("Chưa tạo được lượt chạy ND %s (lần %d: %s); thử lại sau %d s", item.number, attempt, status or exc, pause)
+                    time.sleep(pause)
+        if run.state is not None and not run.state.is_pending():
+            return item, run.state.name, str(run.id)  # made by an earlier try of this plan-run, and past that
+        state = contextvars.Context().run(_execute_item_run, run)
+        return item, state.name if state is not None else "Crashed", str(run.id)
+
+    def subflow(item):
+        with tags(*runtime.item_tags(plan, item)):
+            state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
+        if state.name == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
+            # Something changed since the ledger was read (a request opened an occurrence): the item
+            # does need a unit's outcome today, so it gets its own run to wait in.
+            logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
+            return own_run(item)
+        run_id = state.state_details.flow_run_id
+        return item, state.name, str(run_id) if run_id else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(own_run, item) for item in waiting]
+        futures += [pool.submit(contextvars.copy_context().run, subflow, item) for item in here]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _execute_item_run(run):
+    """Execute the item's own run in this thread; its final state, or Suspended when it waits."""
+    from prefect.exceptions import Pause
+    from prefect.flow_engine import run_flow
+
+    try:
+        return run_flow(content_item, flow_run=run, return_type="state")
+    except Pause as paused:  # suspended for a unit's outcome: the engine has set the state
+        return paused.state
 
 
 def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.date, concurrent: bool) -> None:

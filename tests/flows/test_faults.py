@@ -14,6 +14,7 @@ data directory).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import mailbox
 import os
@@ -105,10 +106,23 @@ def _doctor(stack: ServedStack, *args: str):
 # -- 1. the worker killed ---------------------------------------------------------------------------
 
 
-def test_worker_killed_mid_plan_run_loses_no_item_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_worker_killed_mid_plan_run_loses_no_item_and_duplicates_nothing(tmp_path, backend):
+    """On SQLite the waiting items run on the workers, a process each; on PostgreSQL in the plan-run's
+    process (flows/plan_run.py): either way the kill takes item runs with it."""
+    with contextlib.ExitStack() as stacks:
+        database_url = None
+        if backend == "postgresql":
+            from stack import create_database
+
+            database_url = create_database(stacks.enter_context(postgres_cluster(tmp_path)).admin_url, "kehoach")
+        _worker_killed(stacks.enter_context(served_stack(tmp_path / "killed", database_url=database_url)))
+
+
+def _worker_killed(stack: ServedStack) -> None:
     plan = _plan()
     names = {item.id: item_run_name(plan, item, dt.date.fromisoformat(AS_OF)) for item in plan.items}
-    with served_stack(tmp_path / "killed") as stack, stack.client() as client:
+    with stack.client() as client:
         plan_run = _trigger_plan_run(stack, client)
 
         # Mid-run: the plan-run is running and some of its item runs are, while others are not done yet.
