@@ -2,9 +2,11 @@
 
 On the embedded default the items run as subflows, one after another (SQLite locks under concurrent
 writers); against a PostgreSQL-backed API they run concurrently. When deployed, an item that needs a
-unit's outcome today starts as its own `content-item` deployment run, so that it can suspend and
+unit's outcome today gets its own run of the `content-item` deployment, so that it can suspend and
 wait for the input on its own (a subflow cannot); the items with nothing to wait for run as subflows
-of the plan-run, in its process, rather than costing a process each on the workers.
+of the plan-run, in its process, rather than costing a process each on the workers. On SQLite the
+workers take the own runs, a process each, a few at a time; on PostgreSQL the plan-run executes
+them in its own process too, eight at a time (`_run_in_this_process`).
 
     python -m flows.plan_run 2023-12-31
 """
