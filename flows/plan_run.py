@@ -134,7 +134,8 @@ def _start_item_deployments(
 ) -> None:
     """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
     (a subflow cannot suspend), which the workers take; the others run here, as subflows, in a thread
-    of this run, meanwhile. Returns once every item has settled: final, or suspended waiting.
+    of this run, meanwhile. Returns once every item has settled: final, or suspended waiting. With
+    `concurrent` (PostgreSQL) the own runs execute in this process too (`_run_in_this_process`).
 
     A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
     workers' machine; an item with nothing to wait for today does not need one. Which items will
