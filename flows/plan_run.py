@@ -253,37 +253,31 @@ def _run_in_this_process(plan, waiting: list, here: list, path: str, as_of: dt.d
     def own_run(item):
         parameters = {"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True}
         with get_client(sync_client=True) as client:
-            for attempt, pause in enumerate([*START_RETRY_SECONDS, None], start=1):
-                try:
-                    run = client.create_flow_run_from_deployment(
-                        deployment.id, parameters=parameters, state=Pending(), name=runtime.item_run_name(plan, item, as_of),
-                        tags=runtime.item_tags(plan, item), idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
-                        labels=owner_labels,
-                    )
-                    if owner_pid:
-                        client.update_flow_run(run.id, infrastructure_pid=owner_pid)
-                    break
-                except (PrefectHTTPStatusError, httpx.TransportError) as exc:
-                    status = getattr(getattr(exc, "response", None), "status_code", None)
-                    if pause is None or (status is not None and status < 500):
-                        raise
-                    logger.warning("Chưa tạo được lượt chạy ND %s (lần %d: %s); thử lại sau %d s", item.number, attempt, status or exc, pause)
-                    time.sleep(pause)
+
+            def create():
+                run = client.create_flow_run_from_deployment(
+                    deployment.id, parameters=parameters, state=Pending(), name=runtime.item_run_name(plan, item, as_of),
+                    tags=runtime.item_tags(plan, item), idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
+                    labels=owner_labels,
+                )
+                if owner_pid:
+                    client.update_flow_run(run.id, infrastructure_pid=owner_pid)
+                return run
+
+            run = _retrying(create, item, logger)
         if run.state is not None and not run.state.is_pending():
             return item, run.state.name, str(run.id)  # made by an earlier try of this plan-run, and past that
         state = contextvars.Context().run(_execute_item_run, run)
         return item, state.name if state is not None else "Crashed", str(run.id)
 
     def subflow(item):
-        with tags(*runtime.item_tags(plan, item)):
-            state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
-        if state.name == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
+        _, name, run_id = _as_subflow(plan, item, path, as_of)
+        if name == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
             # Something changed since the ledger was read (a request opened an occurrence): the item
             # does need a unit's outcome today, so it gets its own run to wait in.
             logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
             return own_run(item)
-        run_id = state.state_details.flow_run_id
-        return item, state.name, str(run_id) if run_id else None
+        return item, name, run_id
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(own_run, item) for item in waiting]
@@ -384,24 +378,30 @@ def _will_wait(plan, item, events: list, as_of: dt.date, calendar) -> bool:
 
 
 def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None, logger):
+    """Create the item's run for the workers to take; its id."""
+    from prefect.deployments import run_deployment
+
+    def create():
+        return run_deployment(
+            CONTENT_ITEM_DEPLOYMENT,
+            parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
+            flow_run_name=runtime.item_run_name(plan, item, as_of),
+            tags=runtime.item_tags(plan, item),
+            # The same plan-run started again (a retry after its process died) finds its item runs.
+            idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
+            as_subflow=False,
+            timeout=0,
+        ).id
+
+    return _retrying(create, item, logger)
+
+
+def _retrying(create: Callable[[], Any], item, logger) -> Any:
     """Create the item's run; again, after a pause, when the server is briefly unable to (503, a
     dropped connection). The idempotency key makes a second try return the run the first made."""
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import PrefectHTTPStatusError
-
     for attempt, pause in enumerate([*START_RETRY_SECONDS, None], start=1):
         try:
-            run = run_deployment(
-                CONTENT_ITEM_DEPLOYMENT,
-                parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
-                flow_run_name=runtime.item_run_name(plan, item, as_of),
-                tags=runtime.item_tags(plan, item),
-                # The same plan-run started again (a retry after its process died) finds its item runs.
-                idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
-                as_subflow=False,
-                timeout=0,
-            )
-            return run.id
+            return create()
         except (PrefectHTTPStatusError, httpx.TransportError) as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if pause is None or (status is not None and status < 500):
@@ -411,23 +411,24 @@ def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None, l
     raise AssertionError("unreachable")
 
 
+def _as_subflow(plan, item, path: str, as_of: dt.date) -> tuple[Any, str, str | None]:
+    """Run the item as a subflow of this run: (item, final state name, flow run id)."""
+    with tags(*runtime.item_tags(plan, item)):
+        state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
+    run_id = state.state_details.flow_run_id
+    return item, state.name, str(run_id) if run_id else None
+
+
 def _run_here(plan, items: list, path: str, as_of: dt.date, concurrent: bool):
     """Run items as subflows of this run: (item, final state name, flow run id), in order."""
-
-    def one(item):
-        with tags(*runtime.item_tags(plan, item)):
-            state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
-        run_id = state.state_details.flow_run_id
-        return item, state.name, str(run_id) if run_id else None
-
     if concurrent and len(items) > 1:
         with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, one, item) for item in items]
+            futures = [pool.submit(contextvars.copy_context().run, _as_subflow, plan, item, path, as_of) for item in items]
             for future in futures:
                 yield future.result()
     else:
         for item in items:
-            yield one(item)
+            yield _as_subflow(plan, item, path, as_of)
 
 
 def _publish_status(plan, as_of: dt.date) -> None:
