@@ -167,7 +167,7 @@ def _start_item_deployments(
             finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
         return
     done_here: queue.Queue = queue.Queue()
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of, concurrent),
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of),
                               name="plan-run-items", daemon=True)
     thread.start()
     started: dict[Any, Any] = {}  # flow run id -> item, until it settles
@@ -297,10 +297,11 @@ def _execute_item_run(run):
         return paused.state
 
 
-def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.date, concurrent: bool) -> None:
+def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.date) -> None:
+    """SQLite: the items with nothing to wait for, as subflows one after another, into `out`."""
     try:
-        for outcome in _run_here(plan, items, path, as_of, concurrent):
-            out.put(outcome)
+        for item in items:
+            out.put(_as_subflow(plan, item, path, as_of))
     except BaseException as exc:  # noqa: BLE001 - handed to the run's own thread, which raises it
         out.put(exc)
 
@@ -308,7 +309,6 @@ def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.dat
 def _states(client, run_ids: list, logger) -> dict:
     """run id -> flow run, one filtered read per POLL_BATCH runs; none this time if the API is busy (503)."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.exceptions import PrefectHTTPStatusError
 
     found = {}
     for chunk in (run_ids[i : i + POLL_BATCH] for i in range(0, len(run_ids), POLL_BATCH)):
@@ -417,18 +417,6 @@ def _as_subflow(plan, item, path: str, as_of: dt.date) -> tuple[Any, str, str | 
         state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
     run_id = state.state_details.flow_run_id
     return item, state.name, str(run_id) if run_id else None
-
-
-def _run_here(plan, items: list, path: str, as_of: dt.date, concurrent: bool):
-    """Run items as subflows of this run: (item, final state name, flow run id), in order."""
-    if concurrent and len(items) > 1:
-        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, _as_subflow, plan, item, path, as_of) for item in items]
-            for future in futures:
-                yield future.result()
-    else:
-        for item in items:
-            yield _as_subflow(plan, item, path, as_of)
 
 
 def _publish_status(plan, as_of: dt.date) -> None:
