@@ -285,6 +285,7 @@ def main() -> None:
     options = parser.parse_args()
 
     import reports.aggregate as aggregation
+    from reports.ledger_reads import read_ledger
 
     with tempfile.TemporaryDirectory() as tmp:
         url = options.url or f"sqlite:///{options.keep or Path(tmp) / 'ledger.sqlite'}"
@@ -315,7 +316,7 @@ def main() -> None:
         window = period.data_window
         with ledger.transaction(write=False, snapshot=True) as conn:
             began = time.perf_counter()
-            aggregation._read(conn, plan, window[1], window)
+            read_ledger(conn, plan, window[1], window)
             read_seconds = time.perf_counter() - began
         load_after = os.getloadavg()[0]
         backend = ledger.engine.dialect.name

@@ -20,11 +20,10 @@ import pytest
 from plan.calendar import ReportingPeriod
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus, plan_ref
 from plan.ledger import Ledger
-from plan.model import STAGE_LABELS, Anchor, ItemKind, Stage, StageOffset, StageOffsets
+from plan.model import STAGE_LABELS, Stage
 from plan.progress import RAG_LABELS, plan_status
 from plan.recording import outcome_record, request_record
 from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
-import reports.aggregate as aggregation
 from reports.aggregate import aggregate
 from reports.data import (
     COUNTERPART_COLUMNS,
@@ -501,28 +500,3 @@ def test_reports_never_import_prefect():
     code = "import sys, reports.aggregate; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_the_offset_table_is_plan_offset_for_every_item_stage_and_occurrence(plan):
-    """reports.aggregate reads every item's stage offsets at once; Plan.offset stays the reference."""
-    defaults = plan.stage_defaults
-    some = StageOffsets(preparation=StageOffset(anchor=Anchor.START, working_days=-7), reporting=StageOffset(anchor=Anchor.END, working_days=9))
-    variants = [
-        item.model_copy(update={"id": f"{item.id}-{n}", "kind": kind, "stages": stages, "occurrence_stages": occurrence_stages})
-        for item in plan.items[:3]
-        for n, (kind, stages, occurrence_stages) in enumerate(
-            (kind, stages, occurrence_stages)
-            for kind in ItemKind
-            for stages in (item.stages, StageOffsets(), some)
-            for occurrence_stages in (None, StageOffsets(), some, defaults)
-        )
-    ]
-    for checked in (plan, plan.model_copy(update={"items": [*plan.items, *variants]})):
-        table = aggregation._offset_table(checked)
-        anchors = {Anchor.START: 0, Anchor.END: 1, Anchor.ISSUED: 2}
-        for position, item in enumerate(checked.items):
-            for variant, occurrence in enumerate((False, True)):
-                for s, stage in enumerate(Stage):
-                    offset = checked.offset(item, stage, occurrence=occurrence)
-                    expected = (anchors[offset.anchor], offset.working_days) if offset else (2, 0)
-                    assert tuple(table[position, variant, s]) == expected, (item.id, stage, occurrence)

@@ -1,7 +1,7 @@
 """The aggregation reads the states the ledger keeps beside its events (plan.ledger, migration 4); what
 it reads there, and the report built from it, must be exactly what grouping the events themselves
-gives (the way it read before the states existed, kept as `_read(..., from_events=True)`), on any
-report date, including the occurrences whose states cannot tell and are read from the events.
+gives (the way it read before the states existed, kept as `source="events"`), on any report date,
+including the occurrences whose states cannot tell and are read from the events.
 
 Runs on SQLite, and on PostgreSQL too when KEHOACH_TEST_POSTGRES_URL is set.
 """
@@ -9,33 +9,46 @@ Runs on SQLite, and on PostgreSQL too when KEHOACH_TEST_POSTGRES_URL is set.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import random
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
-import reports.aggregate as aggregation
 from plan.calendar import ReportingPeriod
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, StageStatus, plan_ref
 from plan.ledger import Ledger
+from plan.ledger_tables import event_days_table, invitation_states_table, occurrence_states_table, outcome_notes_table
 from plan.model import Stage
 from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
+from reports.aggregate import SOURCES, aggregate
+from reports.ledger_reads import read_ledger
 
 D = dt.date
 SAMPLE = SCENARIOS_DIR / "hanoi-svhtt-ttdn-2023.sample.yaml"
 TABLES = ("items", "indicators", "indicator_totals", "units", "late", "counterparts", "notes")
 
 
-@pytest.fixture(scope="module", name="sample")
-def fixture_sample(plan, database_url):
-    """The 2023 plan's sample year, appended in a few batches."""
+@pytest.fixture(scope="module", name="sample_events")
+def fixture_sample_events(plan):
+    """The 2023 plan's sample year."""
     scenario, problems = load_scenario(SAMPLE)
     assert scenario is not None, [p.render() for p in problems]
-    events = scenario_events(plan, scenario, [], D(2023, 12, 31), actor="x")
-    with Ledger(database_url("sample")) as ledger:
-        for begin in range(0, len(events), 25):
-            ledger.append(plan_ref(plan), events[begin : begin + 25])
+    return scenario_events(plan, scenario, [], D(2023, 12, 31), actor="x")
+
+
+def _appended(plan, url: str, events) -> Ledger:
+    """A ledger holding `events`, appended in a few batches."""
+    ledger = Ledger(url)
+    for begin in range(0, len(events), 25):
+        ledger.append(plan_ref(plan), events[begin : begin + 25])
+    return ledger
+
+
+@pytest.fixture(scope="module", name="sample")
+def fixture_sample(plan, sample_events, database_url):
+    """The 2023 plan's sample year, appended in a few batches."""
+    with _appended(plan, database_url("sample"), sample_events) as ledger:
         yield ledger
 
 
@@ -84,15 +97,14 @@ def fixture_shuffled(plan, database_url):
 
 
 def _both_ways(plan, ledger, period: str, as_of: D | None):
-    """(raw from the states, raw from the events, report from the states, report from the events)."""
+    """(rows from the states, rows from the events, report from the states, report from the events)."""
     period = ReportingPeriod.parse(period)
     window = period.data_window
     as_of = as_of or window[1]
     in_period = (window[0], min(window[1], as_of))
     with ledger.transaction(write=False, snapshot=True) as conn:
-        reasons = functools.partial(aggregation._status_reasons, conn)
-        raws = [aggregation._read(conn, plan, as_of, in_period, from_events=way) for way in (False, True)]
-        reports = [aggregation._build(plan, period, as_of, window, in_period, raw, reasons) for raw in raws]
+        raws = [read_ledger(conn, plan, as_of, in_period, source=source) for source in SOURCES]
+    reports = [aggregate(plan, ledger, period, as_of, source=source) for source in SOURCES]
     return (*raws, *reports)
 
 
@@ -112,6 +124,7 @@ def _comparable(raw) -> dict[str, pd.DataFrame]:
 def _assert_same(plan, ledger, period, as_of=None):
     from_states, from_events, report, reference = _both_ways(plan, ledger, period, as_of)
     assert from_states.events_in_period == from_events.events_in_period
+    assert not from_events.read_from_events  # everything is
     for name, frame in _comparable(from_states).items():
         pd.testing.assert_frame_equal(frame, _comparable(from_events)[name], check_exact=True, obj=f"{name} ({period}, {as_of})")
     for name in TABLES:
@@ -126,33 +139,37 @@ def test_the_sample_year_reads_the_same_from_the_states_and_from_the_events(plan
         assert len(raw.occurrences) > 10 and len(raw.invitations) > 3 and len(raw.notes) >= 2
 
 
-def test_on_any_report_date_the_states_and_the_events_agree(plan, sample, shuffled, monkeypatch):
+def test_on_any_report_date_the_states_and_the_events_agree(plan, sample, shuffled):
     """Report dates through the year on a ledger whose ids do not follow its dates: the states often
     cannot tell the status on an earlier day, and those occurrences are read from the events."""
     read_again = []
-    from_events = aggregation._from_events
-
-    def spy(conn, plan_id, as_of, in_period, keys=None):
-        if keys is not None:
-            read_again.append(len(keys))
-        return from_events(conn, plan_id, as_of, in_period, keys)
-
-    monkeypatch.setattr(aggregation, "_from_events", spy)
     for as_of in [*pd.date_range("2023-01-10", "2024-01-20", freq="23D").date, D(2022, 12, 1)]:
-        _assert_same(plan, shuffled, "2023", as_of)
+        read_again.append(len(_assert_same(plan, shuffled, "2023", as_of).read_from_events))
         _assert_same(plan, sample, "2023", as_of)
     for period in ("2023-H1", "2023-Q3"):
-        _assert_same(plan, shuffled, period)
-    assert read_again and max(read_again) > 5  # the events decided for some occurrences
-    assert min(read_again) >= 1
+        read_again.append(len(_assert_same(plan, shuffled, period).read_from_events))
+    assert max(read_again) > 5  # the events decided for some occurrences
 
 
-def test_aggregate_reads_the_states(plan, sample, monkeypatch):
-    """The report itself goes through the states: with the events' grouping disabled it still comes out."""
+def test_aggregate_reads_the_states_by_default(plan, sample, sample_events, database_url):
+    """The report itself goes through the states: with the states emptied (the events kept) it reports
+    nothing by default, and from the events, asked for, the same as before."""
+    period = ReportingPeriod.parse("2023")
+    before = aggregate(plan, sample, period)
+    assert before.events_in_period > 0 and not before.late.empty and not before.notes.empty
+    with _appended(plan, database_url("emptied"), sample_events) as ledger:
+        with ledger.transaction(write=True) as conn:
+            for table in (occurrence_states_table, invitation_states_table, outcome_notes_table, event_days_table):
+                conn.execute(sa.delete(table))
+        assert ledger.count(plan.id) == sample.count(plan.id)
+        by_default = aggregate(plan, ledger, period)
+        from_events = aggregate(plan, ledger, period, source="events")
+    assert by_default.empty and by_default.notes.empty and by_default.counterparts.empty and by_default.indicators.empty
+    assert (by_default.items["stages_done"] == 0).all()
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(from_events, name), getattr(before, name), check_exact=True, obj=name)
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("the events were grouped")
 
-    monkeypatch.setattr(aggregation, "_from_events", refuse)
-    data = aggregation.aggregate(plan, sample, ReportingPeriod.parse("2023"))
-    assert data.events_in_period > 0 and not data.late.empty
+def test_an_unknown_source_is_refused(plan, sample):
+    with pytest.raises(ValueError, match="states, events"):
+        aggregate(plan, sample, ReportingPeriod.parse("2023"), source="cache")
