@@ -10,22 +10,56 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext, TagsContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.runtime import deployment as deployment_runtime
 from prefect.runtime import flow_run as flow_run_runtime
 from sqlalchemy.exc import OperationalError
 
-from flows import runtime
+from flows import resources
+from flows.delivery import deliver_and_check, queue_mail
+from flows.labels import item_run_name
+from flows.resume import pause_key
+from plan.awaiting import awaiting_outcome
 from plan.events import EventKind, content_key
 from plan.model import Stage
 from plan.occurrences import Occurrence, item_occurrences
 from plan.outcomes import outcome_model, outcome_payload
 from plan.progress import OccurrenceState, fold, item_status, outcome_events, stage_step
 from plan.schedule import working_calendar
+
+CACHE_VERSION = "stage-v2"  # part of every stage's cache key: bump when StageSummary changes
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    """What one stage task decided and recorded (the task's persisted result)."""
+
+    item: int
+    occurrence: str
+    stage: str
+    counterpart: str | None
+    status: str
+    due: dt.date
+    working_days_late: int
+    recorded: int
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """The result of a `content-item` run: where the item stands after today's steps."""
+
+    number: int
+    id: str
+    rag: str
+    overdue: int
+    occurrences: tuple[str, ...]
+    steps: tuple[StageSummary, ...]
 
 
 def _stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -39,7 +73,7 @@ def _stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     return "-".join(
         str(part)
         for part in (
-            "stage",
+            CACHE_VERSION,
             p.get("ledger_id") or "-",
             p["plan_hash"],
             p["item_id"],
@@ -83,34 +117,34 @@ def stage_task(
     counterpart_label: str = "",
     input_version: str = "",
     ledger_id: str = "",
-) -> dict[str, Any]:
-    plan, ref = runtime.load(plan_path)
+) -> StageSummary:
+    plan, ref = resources.load(plan_path)
     item = plan.item(item_id)
-    ledger = runtime.ledger()
+    ledger = resources.ledger()
     events = ledger.events(plan.id, item=item.id)
     occurrence = _occurrence(plan, item, events, occurrence_id, as_of)
     state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
     step = stage_step(plan, item, occurrence, Stage(stage), state, as_of, working_calendar(plan), counterpart=counterpart)
     recorded = ledger.append(ref, step.events)
-    return {
-        "item": item.number,
-        "occurrence": occurrence.id,
-        "stage": stage,
-        "counterpart": counterpart,
-        "status": step.status.value,
-        "due": step.due.isoformat(),
-        "working_days_late": step.working_days_late,
-        "recorded": len(recorded),
-        "note": step.note,
-    }
+    return StageSummary(
+        item=item.number,
+        occurrence=occurrence.id,
+        stage=stage,
+        counterpart=counterpart,
+        status=step.status.value,
+        due=step.due,
+        working_days_late=step.working_days_late,
+        recorded=len(recorded),
+        note=step.note,
+    )
 
 
 @task(name="record-outcome", retries=3, retry_delay_seconds=[1, 5, 15], retry_condition_fn=_transient)
 def record_outcome_task(plan_path: str, item_id: str, occurrence_id: str, stage: str, outcome: dict[str, Any], on: dt.date, actor: str) -> int:
     """Record what a person entered in the Resume form (unless `kehoach record` already did)."""
-    plan, ref = runtime.load(plan_path)
+    plan, ref = resources.load(plan_path)
     item = plan.item(item_id)
-    ledger = runtime.ledger()
+    ledger = resources.ledger()
     events = ledger.events(plan.id, item=item.id)
     occurrence = _occurrence(plan, item, events, occurrence_id, on)
     state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
@@ -134,72 +168,59 @@ def _input_version(events, occurrence_id: str, stage: Stage) -> str:
 def _run_name() -> str:
     parameters = flow_run_runtime.parameters
     try:
-        plan, _ = runtime.load(parameters.get("plan_path"))
-        as_of = parameters.get("as_of") or runtime.today()
+        plan, _ = resources.load(parameters.get("plan_path"))
+        as_of = parameters.get("as_of") or resources.today()
         if isinstance(as_of, str):
             as_of = dt.date.fromisoformat(as_of)
-        return runtime.item_run_name(plan, plan.item(parameters["item"]), as_of)
+        return item_run_name(plan, plan.item(parameters["item"]), as_of)
     except Exception:  # noqa: BLE001 - a bad parameter fails the run below, with its reason
         return f"ND {parameters.get('item')}"
 
 
-def _task_workers() -> int:
-    """Mapped counterpart tasks run one at a time unless told otherwise: concurrent task-run writes
-    to a SQLite-backed Prefect API wait on its lock ("database is locked"). With PostgreSQL behind
-    the API, set KEHOACH_TASK_WORKERS (e.g. 8)."""
-    import os
-
-    try:
-        return max(1, int(os.environ.get("KEHOACH_TASK_WORKERS", "1")))
-    except ValueError:
-        return 1
-
-
-@flow(name="content-item", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=_task_workers()))
+@flow(name="content-item", flow_run_name=_run_name, log_prints=False)
 def content_item(
     item: str,
     as_of: dt.date | None = None,
     plan_path: str | None = None,
     wait_for_input: bool = False,
-) -> dict[str, Any]:
+) -> ItemSummary:
     """Một nội dung của kế hoạch: chuẩn bị, phối hợp với đối tác, triển khai, báo cáo.
 
     item: số thứ tự (ví dụ 7) hoặc mã nội dung; as_of: ngày xét (mặc định hôm nay, giờ Hà Nội);
     wait_for_input: khi chạy từ deployment, chờ đơn vị nhập kết quả trên giao diện (nút Resume).
     """
     logger = get_run_logger()
-    as_of = as_of or runtime.today()
-    path = str(runtime.plan_path(plan_path))
-    plan, ref = runtime.load(path)
+    as_of = as_of or resources.today()
+    path = str(resources.plan_path(plan_path))
+    plan, ref = resources.load(path)
     the_item = plan.item(str(item))
-    events = runtime.ledger().events(plan.id, item=the_item.id)
+    events = resources.ledger().events(plan.id, item=the_item.id)
     occurrences = item_occurrences(plan, the_item, events, as_of)
-    steps: list[dict[str, Any]] = []
+    steps: list[StageSummary] = []
     # The item's tags label this flow run; task runs do without them, since every tagged task run
     # costs concurrency-slot writes on the API ("database is locked" on SQLite) for no reader.
     with TagsContext(current_tags=set()):
         for occurrence in occurrences:
             steps.extend(_run_occurrence(path, ref.plan_hash, the_item.id, occurrence, as_of, events))
         # Mail goes out before the run waits for anyone: an invitation must not wait for a reply.
-        status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
+        status = item_status(plan, the_item, resources.ledger().events(plan.id, item=the_item.id), as_of)
         _send_coordination_mail(plan, status, as_of, logger)
         if wait_for_input and deployment_runtime.id:
             _wait_for_outcome(plan, the_item, path, as_of, logger)
-            status = item_status(plan, the_item, runtime.ledger().events(plan.id, item=the_item.id), as_of)
+            status = item_status(plan, the_item, resources.ledger().events(plan.id, item=the_item.id), as_of)
     logger.info("ND %s: %s, %d bước quá hạn", the_item.number, status.rag.value, len(status.overdue))
-    return {
-        "item": the_item.number,
-        "id": the_item.id,
-        "rag": status.rag.value,
-        "overdue": len(status.overdue),
-        "occurrences": [o.id for o in occurrences],
-        "steps": steps,
-    }
+    return ItemSummary(
+        number=the_item.number,
+        id=the_item.id,
+        rag=status.rag.value,
+        overdue=len(status.overdue),
+        occurrences=tuple(o.id for o in occurrences),
+        steps=tuple(steps),
+    )
 
 
 def _send_coordination_mail(plan, status, as_of: dt.date, logger) -> None:
     """Invitations, reminders, overdue notices and escalations this item calls for today."""
-    from flows.mail import deliver_and_check, queue_mail
     from notifications.coordination import coordination_mails
 
     mails = coordination_mails(plan, [status], as_of)
@@ -208,7 +229,7 @@ def _send_coordination_mail(plan, status, as_of: dt.date, logger) -> None:
     deliver_and_check(logger)
 
 
-def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurrence, as_of: dt.date, events) -> list[dict[str, Any]]:
+def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurrence, as_of: dt.date, events) -> list[StageSummary]:
     if occurrence.known_since > as_of:
         return []
     steps = []
@@ -221,33 +242,28 @@ def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurre
             stage=stage.value,
             as_of=as_of,
             input_version=_input_version(events, occurrence.id, stage),
-            ledger_id=runtime.ledger().instance_id,
+            ledger_id=resources.ledger().instance_id,
         )
         if stage is Stage.COORDINATION and occurrence.counterparts:
-            answers = stage_task.map(
-                counterpart=list(occurrence.counterparts),
-                counterpart_label=[f" · {c}" for c in occurrence.counterparts],
-                **{k: _unmapped(v) for k, v in common.items()},
-            )
-            steps.extend(answers.result())
+            steps.extend(_each_counterpart(occurrence, common))
         steps.append(stage_task(**common))
     return steps
 
 
-def _unmapped(value):
-    from prefect import unmapped
-
-    return unmapped(value)
-
-
-def pause_key(occurrence_id: str, stage: Stage, as_of: dt.date | None = None) -> str:
-    """`main--execution--2023-05-15`; without the date, the prefix `kehoach record` looks for.
-
-    Prefect stores the Resume form under keys derived from the pause key and accepts only lowercase
-    letters, digits and dashes there; plan ids never contain "--", so it separates the parts.
-    """
-    parts = [occurrence_id.replace("_", "-"), stage.value, as_of.isoformat() if as_of else ""]
-    return "--".join(parts)
+def _each_counterpart(occurrence: Occurrence, common: dict[str, Any]) -> list[StageSummary]:
+    """The coordination stage once per counterpart, KEHOACH_TASK_WORKERS at a time: one unless told
+    otherwise, since concurrent task-run writes to a SQLite-backed Prefect API wait on its lock
+    ("database is locked"). With PostgreSQL behind the API, set it to e.g. 8."""
+    with ThreadPoolTaskRunner(max_workers=resources.settings().task_workers) as runner:
+        answers = runner.map(
+            stage_task,
+            {
+                "counterpart": list(occurrence.counterparts),
+                "counterpart_label": [f" · {c}" for c in occurrence.counterparts],
+                **{k: unmapped(v) for k, v in common.items()},
+            },
+        )
+        return list(answers.result())
 
 
 def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
@@ -255,19 +271,14 @@ def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
     from prefect.flow_runs import suspend_flow_run
     from prefect.input.run_input import run_input_subclass_from_type
 
-    status = item_status(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of)
-    calendar = working_calendar(plan)
-    horizon = calendar.add_working_days(as_of, plan.policy.remind_before_working_days)
+    status = item_status(plan, item, resources.ledger().events(plan.id, item=item.id), as_of)
     # Resumed, the run starts over: it takes up the pause that fired, whose stage `kehoach record`
     # may have finished already, rather than waiting again for the next stage.
     context = FlowRunContext.get()
     fired = set((context.flow_run.empirical_policy.pause_keys or ()) if context and context.flow_run else ())
-    waiting = [view for view in status.stages if pause_key(view.occurrence.id, view.stage, as_of) in fired] or [
-        view
-        for view in status.stages
-        if not view.finished and view.opens <= as_of and view.due <= horizon
-        and (view.stage is not Stage.COORDINATION or any(s.value == "invited" for s in view.counterparts.values()))
-    ]
+    waiting = [view for view in status.stages if pause_key(view.occurrence.id, view.stage, as_of) in fired] or awaiting_outcome(
+        plan, status, as_of, working_calendar(plan)
+    )
     if not waiting:
         return
     view = waiting[0]

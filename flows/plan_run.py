@@ -1,426 +1,63 @@
 """The `plan-run` flow: every content item of the plan for one date, with progress and status artifacts.
 
-On the embedded default the items run as subflows, one after another (SQLite locks under concurrent
-writers); against a PostgreSQL-backed API they run concurrently. When deployed, an item that needs a
-unit's outcome today gets its own run of the `content-item` deployment, so that it can suspend and
-wait for the input on its own (a subflow cannot); the items with nothing to wait for run as subflows
-of the plan-run, in its process, rather than costing a process each on the workers. On SQLite the
-workers take the own runs, a process each, a few at a time; on PostgreSQL the plan-run executes
-them in its own process too, eight at a time (`_run_in_this_process`).
+Which item runs where (subflows here, runs of their own when deployed) is flows/dispatch.py's job.
 
     python -m flows.plan_run 2023-12-31
 """
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
-import os
-import queue
 import sys
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from copy import deepcopy
-from typing import Any
 
-import httpx
-from prefect import flow, get_run_logger, tags
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.exceptions import PrefectHTTPStatusError
-from prefect.runtime import deployment as deployment_runtime
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import deployment
 
-from flows import runtime
-from flows.content_item import content_item
-from plan.events import NewEvent
-from plan.model import Stage
-from plan.occurrences import item_occurrences
-from plan.progress import OccurrenceState, fold, item_status, plan_status, stage_step
-from plan.schedule import working_calendar
+from flows import dispatch, resources
+from flows.dispatch import ItemRun
+from plan.model import Plan
+from plan.progress import plan_status
 from plan.status_views import status_markdown, status_rows
-
-CONTENT_ITEM_DEPLOYMENT = "content-item/content-item"
-POLL_SECONDS = 2.0
-POLL_BATCH = 200  # flow runs read per API call while waiting for the item runs
-QUEUED_MAX = 8  # item runs created and not yet taken by a worker, at most (see _start_item_deployments)
-START_RETRY_SECONDS = (5, 15, 30, 60)  # pauses between tries to create an item run the server refused
-STALL_SECONDS = 1800  # stop waiting once nothing has moved for this long
-ORPHAN_CHECK_SECONDS = 60  # how often item runs are checked for a process that died without a word
-SETTLED = ("Completed", "Suspended")  # an item run that ended well, or waits for a unit's outcome
-
-# The command line listens here to show progress; a flow parameter cannot carry a callback.
-progress_listeners: list[Callable[[int, int, dict[str, Any]], None]] = []
-
-
-def _api_on_postgres() -> bool:
-    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
-
-    url = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL") or PREFECT_API_DATABASE_CONNECTION_URL.value() or ""
-    return url.startswith("postgresql")
-
-
-def _deployed_api_on_postgres() -> bool:
-    """A worker does not get the server's database setting; `kehoach serve` puts Prefect's database
-    on PostgreSQL whenever the ledger is there, so the ledger's URL tells (the `concurrent`
-    parameter overrides it)."""
-    return _api_on_postgres() or os.environ.get("KEHOACH_DATABASE_URL", "").startswith("postgresql")
-
-
-@flow(name="plan-run", flow_run_name="Kế hoạch {as_of}", log_prints=False)
-def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurrent: bool | None = None) -> list[dict[str, Any]]:
-    """Toàn bộ kế hoạch cho một ngày: chạy từng nội dung và công bố tiến độ, bảng trạng thái.
-
-    concurrent: chạy song song các nội dung (mặc định: chỉ khi máy chủ Prefect dùng PostgreSQL).
-    """
-    logger = get_run_logger()
-    as_of = as_of or runtime.today()
-    path = str(runtime.plan_path(plan_path))
-    plan, _ = runtime.load(path)
-    key = f"plan-progress-{plan.id}".replace("_", "-")[:64]
-    progress_id = create_progress_artifact(progress=0.0, key=key, description=f"Tiến độ chạy {plan.document.number_symbol} ngày {as_of:%d/%m/%Y}")
-    total = len(plan.items)
-    results: list[dict[str, Any]] = []
-
-    shown = [0.0]
-
-    def finished(result: dict[str, Any]) -> None:
-        results.append(result)
-        # At most once a second: a thousand items would otherwise be a thousand API calls.
-        if len(results) == total or time.monotonic() - shown[0] >= 1.0:
-            try:
-                update_progress_artifact(progress_id, progress=100.0 * len(results) / total)
-            except Exception as exc:  # noqa: BLE001 - the gauge may lag for a moment; the items may not
-                logger.warning("Chưa cập nhật được tiến độ: %s", exc)
-            shown[0] = time.monotonic()
-        for listener in progress_listeners:
-            listener(len(results), total, result)
-
-    if deployment_runtime.id:
-        _start_item_deployments(plan, path, as_of, logger, concurrent if concurrent is not None else _deployed_api_on_postgres(), finished)
-    elif concurrent if concurrent is not None else _api_on_postgres():
-        with ThreadPoolExecutor(max_workers=min(8, total)) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, _run_item, plan, item, path, as_of) for item in plan.items]
-            for future in futures:
-                finished(future.result())
-    else:
-        for item in plan.items:
-            finished(_run_item(plan, item, path, as_of))
-    _publish_status(plan, as_of)
-    if deployment_runtime.id:
-        unsettled = [r for r in sorted(results, key=lambda r: r["item"]) if r["state"] not in SETTLED]
-        if unsettled:
-            # Red in the UI, with the items named; the artifacts above are published all the same.
-            raise ItemRunsNotSettled(
-                f"{len(unsettled)}/{total} nội dung không chạy xong: "
-                + ", ".join(f"ND {r['item']} ({r['state']})" for r in unsettled[:20])
-                + (" …" if len(unsettled) > 20 else "")
-            )
-    return sorted(results, key=lambda r: r["item"])
 
 
 class ItemRunsNotSettled(RuntimeError):
     """Deployed: some item runs failed, crashed or did not settle; the message names them."""
 
 
-def _run_item(plan, item, path: str, as_of: dt.date) -> dict[str, Any]:
-    with tags(*runtime.item_tags(plan, item)):
-        return content_item(item.id, as_of=as_of, plan_path=path)
+@flow(name="plan-run", flow_run_name="Kế hoạch {as_of}", log_prints=False)
+def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurrent: bool | None = None) -> list[ItemRun]:
+    """Toàn bộ kế hoạch cho một ngày: chạy từng nội dung và công bố tiến độ, bảng trạng thái.
 
-
-def _start_item_deployments(
-    plan, path: str, as_of: dt.date, logger, concurrent: bool, finished: Callable[[dict[str, Any]], None]
-) -> None:
-    """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
-    (a subflow cannot suspend), which the workers take; the others run here, as subflows, in a thread
-    of this run, meanwhile. Returns once every item has settled: final, or suspended waiting. With
-    `concurrent` (PostgreSQL) the own runs execute in this process too (`_run_in_this_process`).
-
-    A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
-    workers' machine; an item with nothing to wait for today does not need one. Which items will
-    wait is decided the way the item's own run decides it (`_will_wait`: the same stage steps, then
-    the same test), from one read of the ledger.
-
-    Item runs are created as the workers take them: at most QUEUED_MAX wait in the queue at a time.
-    Hundreds of runs created at once sit "Scheduled" until a worker is free, and the server's
-    late-runs service keeps rewriting them as "Late"; on SQLite those writes take the database's
-    lock from everything else, until creating runs fails (measured: bench/scale.py).
+    concurrent: chạy song song các nội dung (mặc định: chỉ khi máy chủ Prefect dùng PostgreSQL).
     """
-    from prefect.client.orchestration import get_client
-    from prefect.runtime import flow_run as flow_run_runtime
-
-    calendar = working_calendar(plan)
-    by_item: dict[str, list] = {}
-    for event in runtime.ledger().events(plan.id):
-        by_item.setdefault(event.item, []).append(event)
-    waits = {item.id for item in plan.items if _will_wait(plan, item, by_item.get(item.id, []), as_of, calendar)}
-    to_start = deque(item for item in plan.items if item.id in waits)
-    here = [item for item in plan.items if item.id not in waits]
-    logger.info(
-        "%d nội dung cần đơn vị nhập kết quả: mỗi nội dung một lượt chạy riêng (chờ trên giao diện); "
-        "%d nội dung chạy ngay trong lượt này", len(to_start), len(here),
-    )
-    parent = flow_run_runtime.id
-    if concurrent:
-        for item, state, run_id in _run_in_this_process(plan, list(to_start), here, path, as_of, parent, logger, calendar):
-            finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
-        return
-    done_here: queue.Queue = queue.Queue()
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of),
-                              name="plan-run-items", daemon=True)
-    thread.start()
-    started: dict[Any, Any] = {}  # flow run id -> item, until it settles
-    here_left = len(here)
-    last_progress = last_orphan_check = time.monotonic()
-    with get_client(sync_client=True) as client:
-        while to_start or started or here_left:
-            queued = 0
-            states_runs = _states(client, list(started), logger)
-            for run_id in list(started):
-                state = states_runs[run_id].state if run_id in states_runs else None
-                if state is not None and (state.is_final() or state.is_paused()):
-                    item = started.pop(run_id)
-                    finished({"item": item.number, "id": item.id, "state": state.name, "flow_run_id": str(run_id)})
-                    last_progress = time.monotonic()
-                elif state is None or state.is_scheduled():  # not read this time: counted as still queued
-                    queued += 1
-            while to_start and queued < QUEUED_MAX:
-                item = to_start.popleft()
-                started[_start_item_run(plan, item, path, as_of, parent, logger)] = item
-                queued += 1
-                last_progress = time.monotonic()
-            while True:
-                try:
-                    outcome = done_here.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                here_left -= 1
-                last_progress = time.monotonic()
-                item, state, run_id = outcome
-                if state == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
-                    # Something changed since the ledger was read (a request opened an occurrence):
-                    # the item does need a unit's outcome today, so it gets its own run to wait in.
-                    logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
-                    to_start.append(item)
-                    continue
-                finished({"item": item.number, "id": item.id, "state": state, "flow_run_id": run_id})
-            if started and time.monotonic() - last_orphan_check > ORPHAN_CHECK_SECONDS:
-                last_orphan_check = time.monotonic()
-                for run_id, reason in _crashed_without_a_word([run for run in states_runs.values() if run.id in started], client):
-                    item = started.pop(run_id)
-                    logger.warning("ND %s: %s; đã đánh dấu Crashed", item.number, reason)
-                    finished({"item": item.number, "id": item.id, "state": "Crashed", "flow_run_id": str(run_id)})
-                    last_progress = time.monotonic()
-            if time.monotonic() - last_progress > STALL_SECONDS:
-                break
-            if to_start or started or here_left:
-                time.sleep(POLL_SECONDS)
-    thread.join(timeout=0 if here_left else 60)
-    for run_id, item in started.items():
-        logger.warning("ND %s chưa xong sau %d phút không có tiến triển (lượt chạy %s)", item.number, STALL_SECONDS // 60, run_id)
-        finished({"item": item.number, "id": item.id, "state": "Running", "flow_run_id": str(run_id)})
-    for item in to_start:
-        logger.warning("ND %s chưa bắt đầu: không có tiến triển trong %d phút", item.number, STALL_SECONDS // 60)
-        finished({"item": item.number, "id": item.id, "state": "Not started", "flow_run_id": None})
+    logger = get_run_logger()
+    as_of = as_of or resources.today()
+    path = str(resources.plan_path(plan_path))
+    plan, _ = resources.load(path)
+    progress = dispatch.Progress(plan, as_of, logger)
+    if deployment.id:
+        on_postgres = concurrent if concurrent is not None else dispatch.deployed_api_on_postgres()
+        dispatch.deployed(plan, path, as_of, logger, on_postgres, progress.finished)
+    elif concurrent if concurrent is not None else dispatch.api_on_postgres():
+        dispatch.concurrently(plan, path, as_of, progress.finished)
+    else:
+        dispatch.in_order(plan, path, as_of, progress.finished)
+    _publish_status(plan, as_of)
+    results = sorted(progress.results, key=lambda r: r.number)
+    unsettled = [r for r in results if not r.settled]
+    if deployment.id and unsettled:
+        # Red in the UI, with the items named; the artifacts above are published all the same.
+        raise ItemRunsNotSettled(
+            f"{len(unsettled)}/{len(results)} nội dung không chạy xong: "
+            + ", ".join(f"ND {r.number} ({r.state})" for r in unsettled[:20])
+            + (" …" if len(unsettled) > 20 else "")
+        )
+    return results
 
 
-def _run_in_this_process(plan, waiting: list, here: list, path: str, as_of: dt.date, parent, logger, calendar):
-    """PostgreSQL: every item in this run's process, eight at a time: (item, state name, run id), as
-    each settles. The items with nothing to wait for run as subflows; each item that will wait gets a
-    run of its own, created from the `content-item` deployment in state Pending (so that no worker
-    takes it) and executed here, in a thread with a context of its own (a run, not a subflow), until
-    it suspends. Resuming it goes to a worker like any suspended run of the deployment.
-
-    A worker would start a process for each waiting item: Python, importing Prefect, loading the
-    plan, ~10 s of the ~13 s such an item run took on two cores (bench/scale.py). Here it costs a
-    thread. SQLite cannot take the concurrent writers this means; there, workers run them one
-    process each (`_start_item_deployments`)."""
-    from prefect.client.orchestration import get_client
-    from prefect.states import Pending
-
-    from flows.doctor import WORKER_LABEL
-
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(CONTENT_ITEM_DEPLOYMENT)
-        me = client.read_flow_run(parent) if parent else None
-    # The doctor's reading of whose process a run is in: this run's process and worker.
-    owner_pid = me.infrastructure_pid if me else None
-    owner_labels = {WORKER_LABEL: me.labels[WORKER_LABEL]} if me and me.labels and WORKER_LABEL in me.labels else None
-
-    def own_run(item):
-        parameters = {"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True}
-        with get_client(sync_client=True) as client:
-
-            def create():
-                run = client.create_flow_run_from_deployment(
-                    deployment.id, parameters=parameters, state=Pending(), name=runtime.item_run_name(plan, item, as_of),
-                    tags=runtime.item_tags(plan, item), idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
-                    labels=owner_labels,
-                )
-                if owner_pid:
-                    client.update_flow_run(run.id, infrastructure_pid=owner_pid)
-                return run
-
-            run = _retrying(create, item, logger)
-        if run.state is not None and not run.state.is_pending():
-            return item, run.state.name, str(run.id)  # made by an earlier try of this plan-run, and past that
-        state = contextvars.Context().run(_execute_item_run, run)
-        return item, state.name if state is not None else "Crashed", str(run.id)
-
-    def subflow(item):
-        _, name, run_id = _as_subflow(plan, item, path, as_of)
-        if name == "Completed" and _will_wait(plan, item, runtime.ledger().events(plan.id, item=item.id), as_of, calendar):
-            # Something changed since the ledger was read (a request opened an occurrence): the item
-            # does need a unit's outcome today, so it gets its own run to wait in.
-            logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
-            return own_run(item)
-        return item, name, run_id
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        futures = [pool.submit(own_run, item) for item in waiting]
-        futures += [pool.submit(contextvars.copy_context().run, subflow, item) for item in here]
-        for future in as_completed(futures):
-            yield future.result()
-
-
-def _execute_item_run(run):
-    """Execute the item's own run in this thread; its final state, or Suspended when it waits."""
-    from prefect.exceptions import Pause
-    from prefect.flow_engine import run_flow
-
-    try:
-        return run_flow(content_item, flow_run=run, return_type="state")
-    except Pause as paused:  # suspended for a unit's outcome: the engine has set the state
-        return paused.state
-
-
-def _run_here_into(out: queue.Queue, plan, items: list, path: str, as_of: dt.date) -> None:
-    """SQLite: the items with nothing to wait for, as subflows one after another, into `out`."""
-    try:
-        for item in items:
-            out.put(_as_subflow(plan, item, path, as_of))
-    except BaseException as exc:  # noqa: BLE001 - handed to the run's own thread, which raises it
-        out.put(exc)
-
-
-def _states(client, run_ids: list, logger) -> dict:
-    """run id -> flow run, one filtered read per POLL_BATCH runs; none this time if the API is busy (503)."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    found = {}
-    for chunk in (run_ids[i : i + POLL_BATCH] for i in range(0, len(run_ids), POLL_BATCH)):
-        try:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
-        except (PrefectHTTPStatusError, httpx.TransportError) as exc:
-            logger.debug("Chưa đọc được trạng thái các lượt chạy: %s", exc)
-            continue
-        found.update((run.id, run) for run in runs)
-    return found
-
-
-def _crashed_without_a_word(runs: list, client) -> list[tuple[Any, str]]:
-    """Item runs whose process is gone while they still say Running or Pending: killed, or unable to
-    report their end (the database was down). Marked Crashed, as `kehoach doctor --fix` would, in the
-    doctor's one certain case only (flows/doctor.py: a worker of this machine, the run's process
-    gone), once the run has said nothing for ORPHAN_CHECK_SECONDS, and read once more just before."""
-    from prefect.states import Crashed
-
-    from flows import doctor
-
-    now = dt.datetime.now(dt.UTC)
-    marked = []
-    for run in runs:
-        state = run.state
-        if state is None or state.type.value not in doctor.ACTIVE_STATES or state.timestamp is None:
-            continue
-        if (now - state.timestamp).total_seconds() < ORPHAN_CHECK_SECONDS:
-            continue
-        info = doctor._run_info(run, {})  # the doctor's reading of a run (its pid, its worker)
-        # The run's own worker counts as online here: a worker that stopped answering is the doctor's
-        # business ("probable"); only a process known to be gone is certain.
-        orphan = doctor.classify(info, now=now, online_workers={info.worker} if info.worker else set(),
-                                 pid_alive=doctor.pid_alive, local_prefix=doctor.this_host_worker_prefix())
-        if orphan is None or not orphan.certain:
-            continue
-        again = client.read_flow_run(run.id).state
-        if again is None or again.type.value not in doctor.ACTIVE_STATES:
-            continue
-        client.set_flow_run_state(run.id, Crashed(message=f"plan-run: {orphan.reason}; chạy lại kế hoạch để làm tiếp"), force=True)
-        marked.append((run.id, orphan.reason))
-    return marked
-
-
-def _will_wait(plan, item, events: list, as_of: dt.date, calendar) -> bool:
-    """Whether the item's run on `as_of` would suspend for a unit's outcome: its stage steps for the
-    day (as `content-item` takes them, without recording anything), then the stages it would wait for."""
-    new: list[NewEvent] = []
-    states = fold(events)
-    for occurrence in item_occurrences(plan, item, events, as_of):
-        if occurrence.known_since > as_of:
-            continue
-        state = deepcopy(states.get((item.id, occurrence.id), OccurrenceState()))
-        for stage in Stage:
-            if stage is Stage.COORDINATION and occurrence.counterparts:
-                for counterpart in occurrence.counterparts:
-                    new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart).events)
-            new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar).events)
-    status = item_status(plan, item, [*events, *new], as_of, calendar)
-    horizon = calendar.add_working_days(as_of, plan.policy.remind_before_working_days)
-    # The same test as flows/content_item.py: _wait_for_outcome (keep the two in step).
-    return any(
-        not view.finished and view.opens <= as_of and view.due <= horizon
-        and (view.stage is not Stage.COORDINATION or any(s.value == "invited" for s in view.counterparts.values()))
-        for view in status.stages
-    )
-
-
-def _start_item_run(plan, item, path: str, as_of: dt.date, parent: str | None, logger):
-    """Create the item's run for the workers to take; its id."""
-    from prefect.deployments import run_deployment
-
-    def create():
-        return run_deployment(
-            CONTENT_ITEM_DEPLOYMENT,
-            parameters={"item": item.id, "as_of": as_of.isoformat(), "plan_path": path, "wait_for_input": True},
-            flow_run_name=runtime.item_run_name(plan, item, as_of),
-            tags=runtime.item_tags(plan, item),
-            # The same plan-run started again (a retry after its process died) finds its item runs.
-            idempotency_key=f"plan-run-{parent}-{item.id}" if parent else None,
-            as_subflow=False,
-            timeout=0,
-        ).id
-
-    return _retrying(create, item, logger)
-
-
-def _retrying(create: Callable[[], Any], item, logger) -> Any:
-    """Create the item's run; again, after a pause, when the server is briefly unable to (503, a
-    dropped connection). The idempotency key makes a second try return the run the first made."""
-    for attempt, pause in enumerate([*START_RETRY_SECONDS, None], start=1):
-        try:
-            return create()
-        except (PrefectHTTPStatusError, httpx.TransportError) as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            if pause is None or (status is not None and status < 500):
-                raise
-            logger.warning("Chưa tạo được lượt chạy ND %s (lần %d: %s); thử lại sau %d s", item.number, attempt, status or exc, pause)
-            time.sleep(pause)
-    raise AssertionError("unreachable")
-
-
-def _as_subflow(plan, item, path: str, as_of: dt.date) -> tuple[Any, str, str | None]:
-    """Run the item as a subflow of this run: (item, final state name, flow run id)."""
-    with tags(*runtime.item_tags(plan, item)):
-        state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
-    run_id = state.state_details.flow_run_id
-    return item, state.name, str(run_id) if run_id else None
-
-
-def _publish_status(plan, as_of: dt.date) -> None:
-    statuses = plan_status(plan, runtime.ledger().events(plan.id), as_of)
+def _publish_status(plan: Plan, as_of: dt.date) -> None:
+    statuses = plan_status(plan, resources.ledger().events(plan.id), as_of)
     create_table_artifact(
         table=status_rows(plan, statuses),
         key=f"plan-status-table-{plan.id}".replace("_", "-")[:64],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.mail import Address, Mail, MailKind
 from notifications.transport import DeliveryError, Transport
+from plan.nfc import nfc
 from plan.ledger import Ledger
 from plan.ledger_tables import outbox_table
 
@@ -237,7 +237,7 @@ class Outbox:
         if status is not None:
             query = query.where(t.c.status == OutboxStatus(status).value)
         if plan_id is not None:
-            query = query.where(t.c.plan_id == _nfc(plan_id))
+            query = query.where(t.c.plan_id == nfc(plan_id))
         with self.ledger.transaction(write=False) as conn:
             return [_entry(row) for row in conn.execute(query).mappings()]
 
@@ -278,13 +278,13 @@ def _due(now: dt.datetime):
 
 def _row(plan_id: str, mail: Mail, now: dt.datetime) -> dict[str, Any]:
     return {
-        "idempotency_key": _nfc(mail.key),
-        "plan_id": _nfc(plan_id),
+        "idempotency_key": nfc(mail.key),
+        "plan_id": nfc(plan_id),
         "kind": MailKind(mail.kind).value,
-        "recipients": {"to": [[a.email, _nfc(a.name)] for a in mail.to], "cc": [[a.email, _nfc(a.name)] for a in mail.cc]},
-        "subject": _nfc(mail.subject),
-        "html": _nfc(mail.html),
-        "text": _nfc(mail.text),
+        "recipients": {"to": [[a.email, nfc(a.name)] for a in mail.to], "cc": [[a.email, nfc(a.name)] for a in mail.cc]},
+        "subject": nfc(mail.subject),
+        "html": nfc(mail.html),
+        "text": nfc(mail.text),
         # Absolute: the mail may be sent by a later run from another working directory.
         "attachments": [str(Path(p).resolve()) for p in mail.attachments],
         "status": OutboxStatus.QUEUED.value,
@@ -337,10 +337,6 @@ def _entry(row: Any) -> OutboxEntry:
 
 def _record(report: DeliveryReport, key: str, error: DeliveryError) -> None:
     (report.permanent if error.permanent else report.retry)[key] = str(error)
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 def _utc_now() -> dt.datetime:

@@ -8,12 +8,16 @@ it may come from a Prefect Secret block instead; the flow passes it in with `wit
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 from notifications.mail import Address
 
@@ -41,7 +45,51 @@ class MailSettingsError(ValueError):
     """Mail settings that cannot be used, in plain words naming the variable; never the password."""
 
 
-class MailSettings(BaseSettings):
+_environment: ContextVar[Mapping[str, str] | None] = ContextVar("kehoach_environment", default=None)
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """The process environment, or the mapping `EnvironmentSettings.from_mapping` was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        given = _environment.get()
+        if given is None:
+            return super()._load_env_vars()
+        return parse_env_vars(given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class EnvironmentSettings(BaseSettings):
+    """Settings read from environment variables only (no .env file, no secrets directory), or from
+    a given mapping of them: the environment a child process will get, or a test's."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _EnvironmentSource(settings_cls)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Self:
+        """The settings these variables give, whatever the process environment holds."""
+        with _reading(env):
+            return cls()
+
+
+@contextmanager
+def _reading(env: Mapping[str, str]) -> Iterator[None]:
+    token = _environment.set(env)
+    try:
+        yield
+    finally:
+        _environment.reset(token)
+
+
+class MailSettings(EnvironmentSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_ignore_empty=True,  # KEHOACH_SMTP_PORT= (set but blank) means "not set"

@@ -226,3 +226,14 @@ def periods_in_year(kinds: Iterable[PeriodKind], year: int) -> list[ReportingPer
         else:
             periods.append(ReportingPeriod(kind, year))
     return sorted(periods, key=lambda p: (p.data_window[1], order.index(p.kind)))
+
+
+def latest_closed_period(kinds: Iterable[PeriodKind], as_of: date) -> ReportingPeriod:
+    """The most recent period of these kinds whose data window has closed by `as_of` (what a
+    scheduled report covers); at the same closing day the annual one. Before any has closed this
+    year or last, the year's first period."""
+    kinds = list(kinds)
+    closed = [p for year in (as_of.year - 1, as_of.year) for p in periods_in_year(kinds, year) if p.data_window[1] < as_of]
+    if not closed:
+        return periods_in_year(kinds, as_of.year)[0]
+    return max(closed, key=lambda p: (p.data_window[1], p.kind == PeriodKind.ANNUAL))

@@ -16,13 +16,10 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -30,15 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from plan.nfc import nfc
 from plan.events import Event, EventKind, NewEvent, PlanRef
 from plan.ledger_states import add_to_states, rebuild_states
 from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_table, schema_table
 
 
-ENV_DATABASE_URL = "KEHOACH_DATABASE_URL"
-ENV_HOME = "KEHOACH_HOME"
-DEFAULT_HOME = ".kehoach"
-SQLITE_FILE = "ledger.sqlite"
 
 _SUPPORTED = ("sqlite", "postgresql")
 
@@ -93,7 +87,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class Ledger:
     """Append events idempotently and read them back; there is no update and no delete."""
 
-    def __init__(self, url: str | None = None, *, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, url: str, *, clock: Callable[[], dt.datetime] | None = None):
         self._url = _resolve_url(url)
         self._clock = clock or _utc_now
         self._engine = _make_engine(self._url, self.display_url)
@@ -159,7 +153,7 @@ class Ledger:
         if recorded_at.tzinfo is None:
             raise ValueError("the ledger clock must return aware datetimes")
         recorded_at = recorded_at.astimezone(UTC)
-        plan_id, plan_hash = _nfc(ref.plan_id), ref.plan_hash
+        plan_id, plan_hash = nfc(ref.plan_id), ref.plan_hash
 
         insert = insert_for(self._engine.dialect.name)
         inserted: list[Event] = []
@@ -200,11 +194,11 @@ class Ledger:
     ) -> list[Event]:
         """The plan's events, oldest first (by id), narrowed by item, occurrence, kinds and a cursor."""
         t = events_table
-        query = sa.select(t).where(t.c.plan_id == _nfc(plan_id), t.c.id > after_id)
+        query = sa.select(t).where(t.c.plan_id == nfc(plan_id), t.c.id > after_id)
         if item is not None:
-            query = query.where(t.c.item == _nfc(item))
+            query = query.where(t.c.item == nfc(item))
         if occurrence is not None:
-            query = query.where(t.c.occurrence == _nfc(occurrence))
+            query = query.where(t.c.occurrence == nfc(occurrence))
         if kinds is not None:
             wanted = sorted({EventKind(k).value for k in kinds})
             if not wanted:
@@ -218,7 +212,7 @@ class Ledger:
         """How many events are recorded, for one plan or in all."""
         query = sa.select(sa.func.count()).select_from(events_table)
         if plan_id is not None:
-            query = query.where(events_table.c.plan_id == _nfc(plan_id))
+            query = query.where(events_table.c.plan_id == nfc(plan_id))
         with self._errors("Không đọc được sổ theo dõi"), self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -280,21 +274,7 @@ def _translate_errors(what: str, url: URL, display: str) -> Iterator[None]:
 # -- URLs and engines ------------------------------------------------------------------------------
 
 
-def default_url() -> str:
-    """KEHOACH_DATABASE_URL, else the SQLite file in KEHOACH_HOME (./.kehoach), whose folder is created."""
-    url = os.environ.get(ENV_DATABASE_URL, "").strip()
-    if url:
-        return url
-    home = Path(os.environ.get(ENV_HOME, "").strip() or DEFAULT_HOME).expanduser()
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LedgerError(f"Không tạo được thư mục dữ liệu {home}: {exc.strerror or exc}") from exc
-    return URL.create("sqlite", database=str((home / SQLITE_FILE).resolve())).render_as_string()
-
-
-def _resolve_url(url: str | None) -> URL:
-    text = url if url is not None else default_url()
+def _resolve_url(text: str) -> URL:
     try:
         parsed = make_url(text)
     except (sa.exc.ArgumentError, ValueError) as exc:
@@ -401,21 +381,10 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def _nfc(value: Any) -> Any:
-    """Text in NFC (a user may paste decomposed Vietnamese), through dicts and lists."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {_nfc(k): _nfc(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nfc(v) for v in value]
-    return value
-
-
 def _json_payload(new: NewEvent) -> dict[str, Any]:
     """The payload as the database will give it back (JSON types, NFC text), or a TypeError naming the key."""
     try:
-        return json.loads(json.dumps(_nfc(dict(new.payload)), ensure_ascii=False, allow_nan=False))
+        return json.loads(json.dumps(nfc(dict(new.payload)), ensure_ascii=False, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"payload of event {new.key!r} is not JSON: {exc}") from exc
 
@@ -424,24 +393,24 @@ def _optional_text(value: Any) -> str | None:
     if value is None:
         return None
     # Stages and statuses arrive as enums; the column holds their value, never "Stage.EXECUTION".
-    return _nfc(str(value.value if isinstance(value, Enum) else value))
+    return nfc(str(value.value if isinstance(value, Enum) else value))
 
 
 def _row(new: NewEvent, plan_id: str, plan_hash: str, recorded_at: dt.datetime) -> dict[str, Any]:
     return {
         "plan_id": plan_id,
         "plan_hash": plan_hash,
-        "item": _nfc(new.item),
-        "occurrence": _nfc(new.occurrence),
+        "item": nfc(new.item),
+        "occurrence": nfc(new.occurrence),
         "stage": _optional_text(new.stage),
         "counterpart": _optional_text(new.counterpart),
         "kind": EventKind(new.kind).value,
         "status": _optional_text(new.status),
         "payload": _json_payload(new),
-        "actor": _nfc(new.actor),
+        "actor": nfc(new.actor),
         "recorded_at": recorded_at,
         "effective_date": new.effective_date,
-        "idempotency_key": _nfc(new.key),
+        "idempotency_key": nfc(new.key),
     }
 
 

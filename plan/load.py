@@ -19,7 +19,6 @@ from plan.messages import describe_validation_error, describe_yaml_error, sugges
 from plan.model import Plan
 from plan.problems import Location, Problem, Severity, format_path
 
-PLAN_ENV = "KEHOACH_PLAN"
 PLANS_DIR = Path(__file__).parent / "plans"
 DEFAULT_PLAN = PLANS_DIR / "hanoi-svhtt-ttdn-2023.yaml"
 MAX_BYTES = 20 * 1024 * 1024
@@ -72,10 +71,6 @@ class LoadResult:
         return self.plan is not None and not self.errors
 
 
-def default_plan_path() -> Path:
-    return Path(os.environ.get(PLAN_ENV) or DEFAULT_PLAN)
-
-
 def load_plan(path: str | os.PathLike[str] | None = None, *, display_name: str | None = None) -> LoadResult:
     """Load and check a plan file: YAML, schema and the rules beyond the schema.
 
@@ -83,7 +78,7 @@ def load_plan(path: str | os.PathLike[str] | None = None, *, display_name: str |
     """
     from plan.rules import check_rules
 
-    file = Path(path) if path is not None else default_plan_path()
+    file = Path(path) if path is not None else DEFAULT_PLAN
     source = display_name or str(file)
     text, problem = _read_text(file, source)
     if problem is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 
@@ -22,13 +21,10 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+from plan.nfc import nfc
 
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
-
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_nfc)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(nfc)]
 """Non-empty human text, stored in Unicode NFC (a user may paste decomposed Vietnamese)."""
 
 Id = Annotated[

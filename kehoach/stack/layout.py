@@ -14,7 +14,7 @@ prefect.yaml, and one or more process workers. Where their state lives:
   PREFECT_SERVER_API_AUTH_STRING ("user:password"), else generated once and kept in
   KEHOACH_HOME/server-auth (readable by its owner only).
 
-Nothing here imports Prefect or touches a process: `flows/serve.py` does that.
+Nothing here imports Prefect or touches a process: `kehoach/stack/serve.py` does that.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,11 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from flows.orphans import worker_name
+from kehoach.settings import Settings
+
 POOL = "kehoach"
-HEARTBEAT_FREQUENCY = 30  # seconds; flows/automations.py waits three of them
+HEARTBEAT_FREQUENCY = 30  # seconds; kehoach/stack/automations.py waits three of them
 AUTH_USER = "kehoach"
 AUTH_FILE = "server-auth"
 ENV_FILE = "serve.env"
@@ -70,6 +72,7 @@ class StackLayout:
     auth_source: str
     workers: int
     worker_limit: int
+    ledger_url: str | None = field(repr=False)
     base_env: Mapping[str, str] = field(repr=False)
 
     @property
@@ -99,9 +102,8 @@ class StackLayout:
             "PREFECT_API_AUTH_STRING": self.auth,
             "KEHOACH_HOME": str(self.home),
         }
-        ledger = self.base_env.get("KEHOACH_DATABASE_URL", "").strip()
-        if ledger:
-            env["KEHOACH_DATABASE_URL"] = ledger
+        if self.ledger_url:
+            env["KEHOACH_DATABASE_URL"] = self.ledger_url
         return env
 
     def _common(self) -> dict[str, str]:
@@ -137,7 +139,7 @@ class StackLayout:
         # The server's settings are not the worker's business (and hold a database password).
         for key in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_DATABASE_CONNECTION_URL"):
             env.pop(key, None)
-        # Flow runs send a heartbeat: the server's automation marks silent ones Crashed (flows/automations.py).
+        # Flow runs send a heartbeat: the server's automation marks silent ones Crashed (kehoach/stack/automations.py).
         env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_FREQUENCY))
         return env
 
@@ -160,10 +162,6 @@ class StackLayout:
         return "\n".join(lines) + "\n"
 
 
-def worker_name(number: int) -> str:
-    return f"kehoach-{socket.gethostname()}-{number}"
-
-
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return LOOPBACK  # what this machine's browser opens; others use the machine's own address
@@ -173,13 +171,13 @@ def _url_host(host: str) -> str:
 # -- decisions --------------------------------------------------------------------------------------
 
 
-def prefect_database(env: Mapping[str, str]) -> Database:
+def prefect_database(settings: Settings) -> Database:
     """Prefect's own database, from PREFECT_API_DATABASE_CONNECTION_URL or the ledger's server."""
-    explicit = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "").strip()
+    explicit = settings.prefect_database_url
     if explicit:
         url = _parse(explicit, "PREFECT_API_DATABASE_CONNECTION_URL")
         return Database(url=explicit, shown=_shown(url))
-    ledger = env.get("KEHOACH_DATABASE_URL", "").strip()
+    ledger = settings.database_url
     if not ledger:
         return Database(url=None, shown="SQLite trong PREFECT_HOME")
     parsed = _parse(ledger, "KEHOACH_DATABASE_URL")
@@ -220,10 +218,9 @@ def _shown(url: URL) -> str:
 _AUTH = re.compile(r"^[^:\s]+:\S+$")
 
 
-def auth_from(env: Mapping[str, str], stored: str | None) -> tuple[str, str]:
+def auth_from(settings: Settings, stored: str | None) -> tuple[str, str]:
     """(user:password, where it came from). A new one is made when nothing is configured or stored."""
-    for variable in ("KEHOACH_SERVER_AUTH", "PREFECT_SERVER_API_AUTH_STRING"):
-        value = env.get(variable, "").strip()
+    for variable, value in (("KEHOACH_SERVER_AUTH", settings.server_auth), ("PREFECT_SERVER_API_AUTH_STRING", settings.prefect_server_auth)):
         if value:
             if not _AUTH.match(value):
                 raise StackError(f"{variable} phải có dạng người_dùng:mật_khẩu (không dấu cách), ví dụ kehoach:<mật khẩu dài>")
@@ -234,6 +231,7 @@ def auth_from(env: Mapping[str, str], stored: str | None) -> tuple[str, str]:
 
 
 def layout(
+    settings: Settings,
     env: Mapping[str, str],
     *,
     host: str,
@@ -247,18 +245,18 @@ def layout(
         raise StackError("--workers phải từ 1 trở lên")
     if worker_limit < 1:
         raise StackError("--worker-limit phải từ 1 trở lên")
-    home = Path(env.get("KEHOACH_HOME", "").strip() or ".kehoach").expanduser().resolve()
-    auth, source = auth_from(env, stored_auth)
+    auth, source = auth_from(settings, stored_auth)
     return StackLayout(
         host=host,
         port=port,
-        home=home,
+        home=settings.home,
         project=project,
-        database=prefect_database(env),
+        database=prefect_database(settings),
         auth=auth,
         auth_source=source,
         workers=workers,
         worker_limit=worker_limit,
+        ledger_url=settings.database_url,
         base_env=dict(env),
     )
 

@@ -6,7 +6,7 @@ watches them: a worker that dies is started again (a crash must not stop the pla
 server dying ends everything with its log. Ctrl-C (or SIGTERM) stops the workers first, then the
 server, by their process ids, escalating to SIGKILL when one does not stop in time.
 
-The decisions (addresses, databases, environments) are in `flows/team_stack.py`; this module does
+The decisions (addresses, databases, environments) are in `kehoach/stack/layout.py`; this module does
 the I/O. It runs `prefect` as subprocesses and never imports it.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.team_stack import AUTH_FILE, POOL, StackError, StackLayout
+from kehoach.stack.layout import AUTH_FILE, POOL, StackError, StackLayout
 
 PREFECT = [sys.executable, "-m", "prefect"]
 SERVER_START_TIMEOUT = 180.0
@@ -214,8 +214,8 @@ def run_setup(stack: StackLayout, say: Say) -> None:
     started = time.monotonic()
     run([*PREFECT, "--no-prompt", "deploy", "--all"], "prefect deploy --all")
     say(f"Đã triển khai các deployment của {stack.project / 'prefect.yaml'} ({time.monotonic() - started:.0f} s).")
-    # Runs whose machine dies stop their heartbeats: the server marks them Crashed (flows/automations.py).
-    run([sys.executable, "-m", "flows.automations"], "Tạo automation phát hiện lượt chạy mất tín hiệu")
+    # Runs whose machine dies stop their heartbeats: the server marks them Crashed (kehoach/stack/automations.py).
+    run([sys.executable, "-m", "kehoach.stack.automations"], "Tạo automation phát hiện lượt chạy mất tín hiệu")
 
 
 # -- supervision ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ machine dies stops beating, and after HEARTBEAT_WITHIN the server marks it Crash
 worker was. A run that ends, or suspends to wait for a unit's outcome, stops beating too, but sends
 its state first: those states are expected events and close the window.
 
-    python -m flows.automations      # create it if missing (kehoach serve does this at start)
+    python -m kehoach.stack.automations      # create it if missing (kehoach serve does this at start)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from flows.team_stack import HEARTBEAT_FREQUENCY
+from kehoach.stack.layout import HEARTBEAT_FREQUENCY
 
 HEARTBEAT_WITHIN = dt.timedelta(seconds=3 * HEARTBEAT_FREQUENCY)
 NAME = "kehoach: lượt chạy mất tín hiệu → Crashed"

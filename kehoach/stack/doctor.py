@@ -1,98 +1,30 @@
 """`kehoach doctor`: is the team stack healthy, and which runs did a crash leave behind?
 
 A worker killed mid-run (machine restart, out of memory, SIGKILL) leaves its flow runs "Running" or
-"Pending" for ever: nothing is left to report their end. The doctor finds them:
-
-- the run's worker (its `prefect.worker.name` label) is one of this machine's (`kehoach-<host>-N`)
-  and the run's process (its infrastructure pid) is gone: certain;
-- the run's worker is not online any more: probable (the worker may be on another machine);
-- a run "Pending" for longer than PENDING_STUCK with no process: submitted by a worker that died.
+"Pending" for ever: nothing is left to report their end. The doctor finds them (how it tells is
+in flows/orphans.py: certain when the run's worker is this machine's and its process is gone).
 
 `--fix` marks them Crashed, so that they stop counting as running and can be run again; content
 items are idempotent (stage results are in the ledger under unique keys), so running the plan again
 redoes nothing that was recorded. Across machines, the heartbeat automation that `kehoach serve`
-installs (flows/automations.py) marks such runs Crashed by itself.
+installs (kehoach/stack/automations.py) marks such runs Crashed by itself.
 
-`classify` decides from plain data (tested without a server); `examine` and `mark_crashed` do the I/O.
+`examine` and `mark_crashed` do the I/O; `check` is the command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-from collections.abc import Callable, Iterable, Mapping
+import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from flows.team_stack import POOL
-
-WORKER_LABEL = "prefect.worker.name"
-PENDING_STUCK = dt.timedelta(minutes=10)
-ACTIVE_STATES = ("RUNNING", "PENDING", "CANCELLING")
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What the doctor needs of a flow run."""
-
-    id: str
-    name: str
-    flow: str
-    state: str  # StateType value
-    state_name: str
-    since: dt.datetime | None
-    pid: int | None
-    worker: str | None
-
-
-@dataclass(frozen=True)
-class Orphan:
-    run: RunInfo
-    reason: str
-    certain: bool
-
-
-def this_host_worker_prefix(host: str | None = None) -> str:
-    return f"kehoach-{host or socket.gethostname()}-"
-
-
-def classify(
-    run: RunInfo,
-    *,
-    now: dt.datetime,
-    online_workers: set[str],
-    pid_alive: Callable[[int], bool],
-    local_prefix: str,
-) -> Orphan | None:
-    """Why `run` looks abandoned by a crash, or None when it looks alive."""
-    local = bool(run.worker and run.worker.startswith(local_prefix))
-    if local and run.pid is not None and not pid_alive(run.pid):
-        return Orphan(run, f"tiến trình {run.pid} của {run.worker} không còn", certain=True)
-    if run.worker and run.worker not in online_workers:
-        return Orphan(run, f"worker {run.worker} không còn trực tuyến", certain=local)
-    if run.state == "PENDING" and run.pid is None and run.since is not None and now - run.since > PENDING_STUCK:
-        minutes = int((now - run.since).total_seconds() // 60)
-        return Orphan(run, f"chờ khởi động {minutes} phút mà chưa có tiến trình", certain=False)
-    return None
-
-
-def find_orphans(runs: Iterable[RunInfo], **kwargs: Any) -> list[Orphan]:
-    return [o for o in (classify(run, **kwargs) for run in runs) if o is not None]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie process has ended; only its parent has not collected it yet
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
+from flows.orphans import ACTIVE_STATES, Orphan, RunInfo, find_orphans, pid_alive, run_info, this_host_worker_prefix
+from kehoach import prefect_defaults
+from kehoach.settings import Settings
+from kehoach.stack.layout import ENV_FILE, POOL
 
 
 # -- I/O: the Prefect API ---------------------------------------------------------------------------
@@ -106,25 +38,6 @@ class Examination:
     active: list[RunInfo]
     suspended: int
     orphans: list[Orphan]
-
-
-def _run_info(run: Any, flow_names: Mapping[Any, str]) -> RunInfo:
-    state = run.state
-    pid = None
-    if run.infrastructure_pid:
-        tail = str(run.infrastructure_pid).rsplit(":", 1)[-1]
-        pid = int(tail) if tail.isdigit() else None
-    labels = dict(run.labels or {})
-    return RunInfo(
-        id=str(run.id),
-        name=run.name,
-        flow=flow_names.get(run.flow_id, "?"),
-        state=state.type.value if state else "?",
-        state_name=state.name if state else "?",
-        since=state.timestamp if state else None,
-        pid=pid,
-        worker=labels.get(WORKER_LABEL),
-    )
 
 
 def examine(client: Any, now: dt.datetime | None = None) -> Examination:
@@ -143,7 +56,7 @@ def examine(client: Any, now: dt.datetime | None = None) -> Examination:
     suspended = _all_runs(client, FlowRunFilter(state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))))
     flow_ids = {r.flow_id for r in runs}
     flow_names = {flow_id: client.read_flow(flow_id).name for flow_id in flow_ids}
-    active = [_run_info(r, flow_names) for r in runs]
+    active = [run_info(r, flow_names) for r in runs]
     online = {name for name, status in workers.items() if status == "ONLINE"}
     orphans = find_orphans(active, now=now, online_workers=online, pid_alive=pid_alive, local_prefix=this_host_worker_prefix())
     return Examination(
@@ -179,18 +92,10 @@ def mark_crashed(client: Any, orphans: Iterable[Orphan]) -> list[str]:
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_CONFIGURED = 0, 1, 2
 
 
-def server_settings(env: Mapping[str, str]) -> dict[str, str]:
-    """PREFECT_API_URL/PREFECT_API_AUTH_STRING from the environment, else from KEHOACH_HOME/serve.env."""
-    import shlex
-    from pathlib import Path
-
-    from flows.team_stack import ENV_FILE
-
-    if env.get("PREFECT_API_URL"):
-        return {}
-    path = Path(env.get("KEHOACH_HOME", "").strip() or ".kehoach").expanduser() / ENV_FILE
+def server_settings(home: Path) -> dict[str, str]:
+    """PREFECT_API_URL/PREFECT_API_AUTH_STRING from KEHOACH_HOME/serve.env, which `kehoach serve` writes."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (home / ENV_FILE).read_text(encoding="utf-8")
     except OSError:
         return {}
     found = {}
@@ -203,17 +108,19 @@ def server_settings(env: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def check(console: Any, fix: bool = False) -> int:
-    from flows.main_job import _quiet_prefect
-
-    os.environ.update(server_settings(os.environ))
-    if not os.environ.get("PREFECT_API_URL"):
+def check(console: Any, settings: Settings, fix: bool = False) -> int:
+    """The doctor's examination, printed; the exit code. Uses the server of `settings`, else the
+    one whose serve.env is in KEHOACH_HOME."""
+    if not settings.has_server:
+        settings = settings.with_server(server_settings(settings.home))
+    if not settings.has_server:
         console.print(
             "Chưa có máy chủ Prefect để kiểm tra: chạy [bold]kehoach serve[/bold], hoặc đặt PREFECT_API_URL "
             "(và PREFECT_API_AUTH_STRING), ví dụ [bold]. .kehoach/serve.env[/bold].", highlight=False,
         )
         return EXIT_NOT_CONFIGURED
-    _quiet_prefect()
+    api_url = settings.prefect_api_url
+    prefect_defaults.use_server(settings)
     import httpx
     from prefect.client.orchestration import get_client
     from prefect.exceptions import PrefectHTTPStatusError
@@ -226,10 +133,10 @@ def check(console: Any, fix: bool = False) -> int:
     except PrefectHTTPStatusError as exc:
         status = exc.response.status_code
         why = "sai hoặc thiếu mật khẩu (PREFECT_API_AUTH_STRING)" if status == 401 else f"HTTP {status}"
-        console.print(f"[red]lỗi[/red]: máy chủ {os.environ['PREFECT_API_URL']} từ chối: {why}", highlight=False)
+        console.print(f"[red]lỗi[/red]: máy chủ {api_url} từ chối: {why}", highlight=False)
         return EXIT_PROBLEMS
     except (httpx.HTTPError, OSError) as exc:
-        console.print(f"[red]lỗi[/red]: không kết nối được máy chủ {os.environ['PREFECT_API_URL']}: {exc}", highlight=False)
+        console.print(f"[red]lỗi[/red]: không kết nối được máy chủ {api_url}: {exc}", highlight=False)
         return EXIT_PROBLEMS
 
     console.print(f"Máy chủ Prefect: {found.api_url} — trả lời, đăng nhập được.", highlight=False)
@@ -244,7 +151,7 @@ def check(console: Any, fix: bool = False) -> int:
         console.print(f"Worker trực tuyến: {', '.join(online)}", highlight=False)
     console.print(f"Đang chạy/chờ khởi động: {len(found.active)}; đang chờ đơn vị nhập kết quả (Suspended): {found.suspended}", highlight=False)
 
-    problems += _check_ledger(console)
+    problems += _check_ledger(console, settings)
 
     if found.orphans:
         console.print(f"[red]Lượt chạy bị bỏ dở sau sự cố: {len(found.orphans)}[/red]", highlight=False)
@@ -264,13 +171,14 @@ def check(console: Any, fix: bool = False) -> int:
     return EXIT_PROBLEMS if problems or unfixed else EXIT_HEALTHY
 
 
-def _check_ledger(console: Any) -> int:
-    from flows import runtime
+def _check_ledger(console: Any, settings: Settings) -> int:
+    from flows import resources
     from notifications.outbox import Outbox
     from plan.ledger import LedgerError
 
+    resources.use(settings)
     try:
-        counts = Outbox(runtime.ledger()).counts()
+        counts = Outbox(resources.ledger()).counts()
     except LedgerError as exc:
         console.print(f"[red]lỗi[/red]: sổ: {exc}", highlight=False)
         return 1

@@ -1,0 +1,87 @@
+"""What every flow run needs from the outside world: the settings, the plan, the ledger, today's date.
+
+Read once per process: on a worker from the worker's environment, in `kehoach` from the settings the
+command line read (`use`). Kept free of Prefect so the command line can share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kehoach.settings import Settings
+from plan.events import PlanRef, plan_ref
+from plan.ledger import Ledger, LedgerError
+from plan.load import load_plan
+from plan.model import Plan
+
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class PlanInvalid(RuntimeError):
+    """The plan a flow was given does not pass `kehoach plan check`."""
+
+
+_settings: list[Settings] = []
+_ledgers: dict[str, Ledger] = {}
+
+
+def use(settings: Settings) -> None:
+    """The settings this process's flows use (the command line passes the ones it read)."""
+    reset()
+    _settings.append(settings)
+
+
+def settings() -> Settings:
+    """The process's settings: those given to `use`, else read from the environment, once."""
+    if not _settings:
+        _settings.append(Settings())
+    return _settings[0]
+
+
+def today() -> dt.date:
+    """Today in Hanoi: a run at 06:30 Hanoi time belongs to that day, whatever the server's zone."""
+    return dt.datetime.now(TIMEZONE).date()
+
+
+def plan_path(path: str | None) -> Path:
+    return Path(path).resolve() if path else settings().plan_path.resolve()
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int) -> Plan:
+    result = load_plan(path)
+    if not result.ok or result.plan is None:
+        raise PlanInvalid("; ".join(p.render() for p in result.errors[:5]))
+    return result.plan
+
+
+def load(path: str | None) -> tuple[Plan, PlanRef]:
+    """The plan at `path` (default: the settings' plan), loaded once per process and version."""
+    resolved = plan_path(path)
+    plan = _load(str(resolved), resolved.stat().st_mtime_ns)
+    return plan, plan_ref(plan)
+
+
+def ledger() -> Ledger:
+    """One ledger (and connection pool) per process and database; the home is made if missing."""
+    url = settings().ledger_url
+    if url not in _ledgers:
+        if not settings().database_url:
+            try:
+                settings().home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LedgerError(f"Không tạo được thư mục dữ liệu {settings().home}: {exc.strerror or exc}") from exc
+        _ledgers[url] = Ledger(url)
+    return _ledgers[url]
+
+
+def reset() -> None:
+    """Forget the settings, cached plans and open ledgers (tests switch KEHOACH_HOME between cases)."""
+    for opened in _ledgers.values():
+        opened.dispose()
+    _ledgers.clear()
+    _settings.clear()
+    _load.cache_clear()

@@ -1,0 +1,104 @@
+"""What commands take from the user: the settings, the plan file, dates; and the terminal they write to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kehoach.cli.errors import EXIT_INVALID, UserError
+from kehoach.settings import Settings
+from plan.load import LoadResult, load_plan
+from plan.model import Plan
+
+PLAN_ARG = click.argument("plan_file", metavar="[PLAN]", required=False, type=click.Path(path_type=Path))
+PLAN_OPTION = click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch (mặc định: $KEHOACH_PLAN hoặc kế hoạch 2023).")
+
+
+def settings() -> Settings:
+    """The settings, read from the environment once per command."""
+    context = click.get_current_context()
+    found = context.find_object(Settings)
+    if found is None:
+        from notifications.settings import MailSettingsError
+        from kehoach.settings import SettingsError
+
+        try:
+            found = Settings()
+        except (SettingsError, MailSettingsError) as exc:
+            raise UserError(str(exc)) from None
+        context.find_root().obj = found
+    return found
+
+
+def date_option(ctx: Any, param: Any, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"«{value}» không phải ngày dạng NNNN-TT-NN (ví dụ 2023-12-31)") from None
+
+
+def plan_path(plan_file: Path | None) -> Path:
+    return plan_file if plan_file is not None else settings().plan_path
+
+
+def load(plan_file: Path | None) -> LoadResult:
+    path = plan_path(plan_file)
+    return load_plan(path, display_name=_display_path(str(path)))
+
+
+def valid_plan(plan_file: Path | None, *, quiet: bool = False) -> Plan:
+    """The plan, or its problems printed and exit 2."""
+    result = load(plan_file)
+    if not result.ok or result.plan is None:
+        print_problems(result)
+        click.echo(f"Kế hoạch không hợp lệ: {count(result)}.", err=True)
+        sys.exit(EXIT_INVALID)
+    if not quiet:
+        print_problems(result)
+    return result.plan
+
+
+def print_problems(result: LoadResult) -> None:
+    for problem in result.problems:
+        click.echo(problem.render(), err=True)
+
+
+def count(result: LoadResult) -> str:
+    return f"{len(result.errors)} lỗi, {len(result.warnings)} cảnh báo"
+
+
+def _display_path(source: str) -> str:
+    """Paths under the current directory are shown relative, as compilers do."""
+    try:
+        relative = os.path.relpath(source)
+    except ValueError:
+        return source
+    return relative if not relative.startswith("..") else source
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    # Piped into a file or a mail, a table wider than rich's 80-column default reads better than
+    # one squeezed to it; a terminal (or $COLUMNS, which rich reads itself) decides for itself.
+    width = None if sys.stdout.isatty() or settings().terminal_columns else 140
+    return Console(width=width)
+
+
+def open_ledger(settings: Settings) -> Any:
+    """The ledger of these settings for the flows of this process, or the reason it cannot be opened."""
+    from flows import resources
+    from plan.ledger import LedgerError
+
+    resources.use(settings)
+    try:
+        return resources.ledger()
+    except LedgerError as exc:
+        raise UserError(str(exc)) from None

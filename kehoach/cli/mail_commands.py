@@ -1,0 +1,105 @@
+"""`kehoach digest` and `kehoach outbox [retry]`: the week's digests, and the mail waiting to go."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kehoach import prefect_defaults
+from kehoach.cli import inputs
+from kehoach.cli.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UserError
+from kehoach.settings import Settings
+
+
+@click.command("digest")
+@click.option("--as-of", "as_of", callback=inputs.date_option, metavar="DATE", help="Ngày xét (mặc định: hôm nay, giờ Hà Nội).")
+@click.option("--unit", help="Chỉ thư cho một đơn vị (mã, ví dụ van-phong).")
+@inputs.PLAN_OPTION
+def digest_command(as_of, unit, plan_file) -> None:
+    """Gửi thư tổng hợp tuần cho các đơn vị và Ban Giám đốc (qua hộp thư đi; mặc định vào maildir)."""
+    settings = inputs.settings()
+    plan = inputs.valid_plan(plan_file, quiet=True)
+    if unit is not None and unit not in {u.id for u in plan.units} | {plan.directors.id}:
+        raise UserError(f"không có đơn vị «{unit}» — cần một mã trong: {', '.join(u.id for u in plan.units)}, {plan.directors.id}")
+    sys.exit(run_digest(settings, inputs.plan_path(plan_file), as_of, unit, inputs.console()))
+
+
+def run_digest(settings: Settings, path: Path, as_of: dt.date | None, unit: str | None, console: Any) -> int:
+    """The week's digests through the outbox; says where they went."""
+    from flows import resources
+    from notifications.settings import MailSettingsError
+    from notifications.transport import transport_from_settings
+
+    resources.use(settings)
+    as_of = as_of or resources.today()
+    try:
+        transport_from_settings(settings.mail, settings.home).close()  # refuse bad settings before any run starts
+    except MailSettingsError as exc:
+        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
+        return EXIT_INVALID
+    prefect_defaults.quiet()
+    from flows.delivery import MailNotDelivered
+    from flows.digest import unit_digest
+
+    try:
+        run = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
+    except MailNotDelivered as exc:
+        console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
+        return EXIT_FAILED
+    mail = settings.mail
+    where = f"máy chủ SMTP {mail.smtp_host}" if mail.smtp_configured else f"maildir {settings.maildir} (mở bằng Thunderbird, mutt hoặc đọc tệp .eml trong new/)"
+    delivery = run.delivery
+    console.print(
+        f"Thư tổng hợp ngày {as_of:%d/%m/%Y}: {len(run.queued)} thư mới, {len(delivery.sent)} thư đã gửi tới {where}"
+        + (f"; {len(delivery.retry)} thư chờ gửi lại (xem `kehoach outbox`)." if delivery.retry else "."),
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+@click.group("outbox", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed"]), help="Chỉ thư ở trạng thái này.")
+@click.pass_context
+def outbox_group(ctx, status) -> None:
+    """Hộp thư đi: mọi thư đã xếp hàng, đã gửi hoặc lỗi (số lần thử, lỗi gần nhất, lần thử tới)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kehoach.cli.tables import outbox_table
+    from notifications.outbox import Outbox
+
+    entries = Outbox(inputs.open_ledger(inputs.settings())).entries(status)
+    inputs.console().print(outbox_table(entries))
+
+
+@outbox_group.command("retry")
+@click.option("--include-permanent", is_flag=True, help="Thử lại cả thư đã bị từ chối hẳn (ví dụ sau khi sửa địa chỉ).")
+def outbox_retry(include_permanent: bool) -> None:
+    """Thử gửi lại ngay các thư lỗi, không chờ lịch thử lại."""
+    sys.exit(deliver_now(inputs.settings(), inputs.console(), include_permanent=include_permanent))
+
+
+def deliver_now(settings: Settings, console: Any, *, include_permanent: bool = False) -> int:
+    """Failed mail due now, sent now (no Prefect needed)."""
+    from notifications.outbox import Outbox
+    from notifications.settings import MailSettingsError
+    from notifications.transport import transport_from_settings
+
+    outbox = Outbox(inputs.open_ledger(settings))
+    try:
+        transport = transport_from_settings(settings.mail, settings.home)
+    except MailSettingsError as exc:
+        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
+        return EXIT_INVALID
+    reset = outbox.retry_now(include_permanent=include_permanent)
+    try:
+        report = outbox.deliver(transport, settings.mail.sender)
+    finally:
+        transport.close()
+    console.print(f"Thử lại {reset} thư; đã gửi {len(report.sent)}, còn lỗi tạm thời {len(report.retry)}, bị từ chối {len(report.permanent)}.", highlight=False)
+    for key, error in {**report.retry, **report.permanent}.items():
+        console.print(f"  {key}: {error}", highlight=False)
+    return EXIT_OK if not report.retry and not report.permanent else EXIT_FAILED
