@@ -31,15 +31,10 @@ from reports.data import (
     UNIT_COLUMNS,
     ReportData,
 )
-from reports.document import (
-    DOCX_TEMPLATE,
-    TABLES_BY_KEY,
-    build_docx_template,
-    number_symbol,
-    render_report,
-    report_context,
-    signer_lines,
-)
+from reports.content import number_symbol, report_context, signer_lines
+from reports.document import render_report
+from reports.docx_template import build_docx_template
+from reports.layout import DOCX_TEMPLATE, TABLES_BY_KEY
 from reports.narrative import NO_EVENTS, clean_text
 
 H1 = ReportingPeriod.parse("2023-H1")
@@ -334,7 +329,7 @@ def test_docx_template_is_what_the_generator_writes(tmp_path):
     fresh = build_docx_template(tmp_path / "bao-cao.docx")
     with zipfile.ZipFile(DOCX_TEMPLATE) as committed, zipfile.ZipFile(fresh) as generated:
         for part in ("word/document.xml", "word/styles.xml"):
-            assert committed.read(part) == generated.read(part), f"{part}: run `python -m reports.document` and commit"
+            assert committed.read(part) == generated.read(part), f"{part}: run `python -m reports.docx_template` and commit"
 
 
 # --- XLSX ------------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""The content both documents show, as text: the header boxes, the tables' rows, the recipients and
+the signer block. `report_context` gathers it into the one dict the PDF and the DOCX render."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from plan.model import Plan, Signer
+from plan.text import place_and_date, short_date
+from reports.data import ReportData
+from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
+from reports.narrative import (
+    Narrative,
+    agency_symbol,
+    as_date,
+    build_narrative,
+    clean_text,
+    item_numbers,
+    number_text,
+    occurrence_label,
+)
+
+REPORT_TYPE = "BÁO CÁO"
+REPORT_CODE = "BC"
+BLANK_NUMBER = "\u00a0" * 7  # the records office writes the number in by hand
+MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO_SUB = "Độc lập - Tự do - Hạnh phúc"
+
+# The body's sections and the annex, as both documents head them.
+SECTION_HEADINGS = (
+    "I. KẾT QUẢ TRIỂN KHAI CÁC NỘI DUNG",
+    "II. ĐÁNH GIÁ CHUNG",
+    "III. NHIỆM VỤ TRỌNG TÂM KỲ TỚI",
+    "IV. KIẾN NGHỊ, ĐỀ XUẤT",
+)
+SUBHEADINGS = ("1. Những việc đã làm được", "2. Hạn chế, nguyên nhân")
+ANNEX_HEADING = "Phụ lục"
+ANNEX_TITLE = "SỐ LIỆU KẾT QUẢ TRIỂN KHAI KẾ HOẠCH"
+
+CHART_CAPTIONS = (
+    "Tiến độ các nội dung và các bước công việc (đường nét đứt: ngày báo cáo)",
+    "Tổng hợp tình trạng các nội dung và các bước công việc",
+)
+
+
+# --- the tables as text --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    number: str  # "1" in the body, "I.1" in the annex
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[list[str]]
+    total: list[str] | None = None
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records") if frame is not None and len(frame) else []
+
+
+def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] | None]:
+    n = number_text
+    rows: list[list[str]] = []
+    total = None
+    if key == "indicator_totals":
+        rows = [[n(i), clean_text(r["label"]), clean_text(r["unit"]), n(r["value"]), n(r["items"])] for i, r in enumerate(frame_records(data.indicator_totals), 1)]
+    elif key == "items":
+        records = frame_records(data.items)
+        rows = [
+            [
+                n(r["number"]),
+                clean_text(r["short_title"]),
+                clean_text(r["window"]),
+                clean_text(r["lead"]),
+                clean_text(r["coordinating"]),
+                clean_text(r["rag_label"]),
+                f"{n(r['stages_done'])}/{n(r['stages_total'])}",
+                n(r["stages_done_in_period"]),
+                n(r["stages_overdue"]),
+            ]
+            for r in records
+        ]
+        if records:
+            done = sum(int(r["stages_done"]) for r in records)
+            planned = sum(int(r["stages_total"]) for r in records)
+            total = ["", "Tổng cộng", "", "", "", "", f"{n(done)}/{n(planned)}"] + [
+                n(sum(int(r[c]) for r in records)) for c in ("stages_done_in_period", "stages_overdue")
+            ]
+    elif key == "indicators":
+        rows = [[n(r["item_number"]), clean_text(r["label"]), clean_text(r["unit"]), n(r["value"])] for r in frame_records(data.indicators)]
+    elif key == "units":
+        records = frame_records(data.units)
+        columns = ("items_led", "items_coordinated", "stages_done", "stages_overdue")
+        rows = [[clean_text(r["name"])] + [n(r[c]) for c in columns] for r in records]
+        if records:
+            total = ["Tổng cộng"] + [n(sum(int(r[c]) for r in records)) for c in columns]
+    elif key == "late":
+        rows = []
+        for r in frame_records(data.late):
+            where = occurrence_label(r["occurrence"])
+            rows.append(
+                [
+                    f"{n(r['item_number'])}. {clean_text(r['short_title'])}" + (f" ({where})" if where else ""),
+                    clean_text(r["stage_label"]),
+                    short_date(as_date(r["due"])),
+                    n(r["working_days_late"]),
+                    clean_text(r["lead"]),
+                    clean_text(r["reason"]) or "Chưa báo cáo",
+                ]
+            )
+    elif key == "counterparts":
+        records = frame_records(data.counterparts)
+        columns = ("confirmed", "declined", "no_answer", "awaiting")
+        rows = [[clean_text(r["name"]), items_text(r["items"])] + [n(r[c]) for c in columns] for r in records]
+        if records:
+            total = ["Tổng cộng", ""] + [n(sum(int(r[c]) for r in records)) for c in columns]
+    return rows, total
+
+
+def items_text(value: Any) -> str:
+    return ", ".join(str(i) for i in item_numbers(value))
+
+
+def _tables(data: ReportData) -> dict[str, Table]:
+    tables = {}
+    for index, key in enumerate(("indicator_totals",) + ANNEX_TABLES):
+        spec = TABLES_BY_KEY[key]
+        rows, total = _table_rows(data, key)
+        if not rows:  # said in the widest column, so it reads on one line
+            widest = max(range(len(spec.columns)), key=lambda i: spec.columns[i].width_mm)
+            rows = [["Không có số liệu trong kỳ" if i == widest else "" for i in range(len(spec.columns))]]
+        number = str(max(index, 1))  # "Bảng 1" in the body, "Biểu 1…5" in the annex
+        tables[key] = Table(number, spec.title, spec.columns, rows, total)
+    return tables
+
+
+
+# --- the content both documents show --------------------------------------------------------
+
+
+def number_symbol(plan: Plan, number: str | int | None) -> str:
+    """"Số: 05/BC-SVHTT", or with the number left blank for the records office."""
+    if number is None or str(number).strip() == "":
+        shown = BLANK_NUMBER
+    else:
+        shown = str(number).strip()
+        if shown.isdigit() and len(shown) < 2:
+            shown = shown.zfill(2)  # Decree 30/2020: numbers below 10 get a leading zero
+    return f"{shown}/{REPORT_CODE}-{agency_symbol(plan)}"
+
+
+_AUTHORITY_ONLY = re.compile(r"^(TM|KT|Q|TL|TUQ)\.?$", re.IGNORECASE)
+
+
+def signer_lines(plan: Plan, signer: Signer) -> list[str]:
+    """The signer's authority and title lines, upper case (Decree 30/2020, box 7)."""
+    title = signer.title.upper()
+    authority = (signer.authority or "").strip()
+    if not authority:
+        return [title]
+    match = _AUTHORITY_ONLY.match(authority)
+    if match is None:  # already the full line, e.g. "KT. GIÁM ĐỐC"
+        return [authority.upper(), title]
+    code = match.group(1).upper()
+    if code == "Q":
+        return [f"Q. {title}"]
+    if code == "TM":
+        return [f"TM. {plan.department.header_name.upper()}", title]
+    head = next((m.title for m in plan.directors.members if not m.title.lower().startswith("phó")), "Giám đốc")
+    return [f"{code}. {head.upper()}", title]
+
+
+def _recipients(plan: Plan) -> tuple[list[str], list[str]]:
+    """("Kính gửi" lines, "Nơi nhận" lines) from the reporting regime."""
+    to, copies = [], []
+    for recipient in plan.reporting.recipients:
+        name = plan.party_name(recipient.body)
+        via = [plan.party_name(v) for v in recipient.via]
+        to.append(name + (f" (qua {', '.join(via)})" if via else ""))
+        copies.append(plan.party_name(recipient.body, short=True))
+        copies += [plan.party_name(v, short=True) for v in recipient.via]
+    unique = list(dict.fromkeys(copies))
+    compiler = plan.party_name(plan.reporting.compiled_by, short=True)
+    return to, [f"- {c};" for c in unique] + [f"- Lưu: VT, {compiler}."]
+
+
+def _listed(lines: list[str]) -> list[str]:
+    """One recipient: "X."; several: "- X;" … "- Y." (Decree 30/2020, box 9a)."""
+    if len(lines) == 1:
+        return [f"{lines[0]}."]
+    return [f"- {line}{'.' if i == len(lines) - 1 else ';'}" for i, line in enumerate(lines)]
+
+
+def report_context(
+    data: ReportData,
+    *,
+    number: str | int | None = None,
+    signer: Signer | None = None,
+    narrative: Narrative | None = None,
+) -> dict[str, Any]:
+    """Everything the two templates show, as text: the PDF and the DOCX render this one dict."""
+    plan = data.plan
+    narrative = narrative or build_narrative(data)
+    signer = signer or plan.document.signer
+    parent = next(b for b in plan.bodies if b.id == plan.document.parent_body)
+    to, copies = _recipients(plan)
+    symbol = number_symbol(plan, number)
+    tables = _tables(data)
+    return {
+        "parent_header": clean_text(parent.header_name or parent.name.upper()),
+        "issuer_header": clean_text(plan.department.header_name),
+        "number_line": f"Số: {symbol}",
+        "place_date": place_and_date(plan.document.place, data.as_of),
+        "motto": MOTTO,
+        "motto_sub": MOTTO_SUB,
+        "doc_type": REPORT_TYPE,
+        "summary": narrative.summary,
+        "recipients": _listed([clean_text(t) for t in to]),
+        "intro": narrative.intro,
+        "no_events": narrative.no_events,
+        "items": narrative.items,
+        "achievements": narrative.achievements,
+        "shortcomings": narrative.shortcomings,
+        "next_tasks": narrative.next_tasks,
+        "recommendations": narrative.recommendations,
+        "closing": narrative.closing,
+        "tables": tables,
+        "annex": [tables[k] for k in ANNEX_TABLES],
+        "annex_ref": (
+            f"(Kèm theo Báo cáo số {symbol} ngày {short_date(data.as_of)} của {plan.department.name})"
+        ),
+        "distribution": [clean_text(c) for c in copies],
+        "signer_lines": signer_lines(plan, signer),
+        "signer_name": clean_text(signer.name),
+        "title": f"{REPORT_TYPE} {narrative.summary}",
+        "charts": [],
+        "headings": SECTION_HEADINGS,
+        "subheadings": SUBHEADINGS,
+        "annex_heading": ANNEX_HEADING,
+        "annex_title": ANNEX_TITLE,
+    }

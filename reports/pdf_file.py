@@ -1,0 +1,29 @@
+"""The report as a PDF: the content in Jinja2 HTML (`templates/bao-cao.html.j2`), laid out by WeasyPrint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reports.layout import HEADER_LEFT_MM, HTML_TEMPLATE, PAGE_MM, TEMPLATES, TEXT_WIDTH_MM
+
+
+def render_html(context: dict[str, Any]) -> str:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["uri"] = lambda p: Path(p).resolve().as_uri()
+    return env.get_template(HTML_TEMPLATE).render(page=PAGE_MM, header_left_mm=HEADER_LEFT_MM, text_width_mm=TEXT_WIDTH_MM, **context)
+
+
+def render_pdf(context: dict[str, Any], path: Path) -> Path:
+    from weasyprint import HTML  # heavy import: only when a PDF is made
+
+    HTML(string=render_html(context), base_url=str(TEMPLATES)).write_pdf(path)
+    return path
+
