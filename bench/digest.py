@@ -26,7 +26,7 @@ from generate import generate_plan  # noqa: E402
 from notifications.digest import digest_mails  # noqa: E402
 from notifications.outbox import Outbox  # noqa: E402
 from notifications.settings import MailSettings  # noqa: E402
-from notifications.transport import SmtpTransport  # noqa: E402
+from notifications.smtp import SmtpTransport  # noqa: E402
 from plan.events import plan_ref  # noqa: E402
 from plan.ledger import Ledger  # noqa: E402
 from plan.load import load_plan_text  # noqa: E402

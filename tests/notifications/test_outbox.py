@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from notifications.mail import Address
 from notifications.outbox import STALE_CLAIM, Outbox, backoff
-from notifications.transport import DeliveryError, MaildirTransport, SmtpTransport
+from notifications.maildir import MaildirTransport
+from notifications.sending import DeliveryError
+from notifications.smtp import SmtpTransport
 from plan.ledger_tables import outbox_table
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone.utc)

@@ -14,13 +14,11 @@ import pytest
 
 from notifications.mail import Address
 from notifications.settings import MailSettings, MailSettingsError
-from notifications.transport import (
-    DeliveryError,
-    MaildirTransport,
-    SmtpTransport,
-    build_message,
-    transport_from_settings,
-)
+from notifications.maildir import MaildirTransport
+from notifications.message import build_message
+from notifications.sending import DeliveryError
+from notifications.smtp import SmtpTransport
+from notifications.transport import transport_from_settings
 
 PASSWORD = "hunter2-Secret-pw"
 
