@@ -48,8 +48,8 @@ def main() -> None:
         generated = Path(tmp) / f"plan-{options.items}.yaml"
         generated.write_text(generate_plan(options.items, options.units), encoding="utf-8")
         cases = [
-            ("2023 plan (9 items, 7 units)", [sys.executable, "-m", "flows.cli", "plan", "check"], 0.3),
-            (f"generated ({options.items} items, {options.units} units)", [sys.executable, "-m", "flows.cli", "plan", "check", str(generated)], 2.0),
+            ("2023 plan (9 items, 7 units)", [sys.executable, "-m", "kehoach.cli", "plan", "check"], 0.3),
+            (f"generated ({options.items} items, {options.units} units)", [sys.executable, "-m", "kehoach.cli", "plan", "check", str(generated)], 2.0),
         ]
         print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, runs: {options.runs}")
         print("| plan | median (s) | min (s) | max (s) | target (s) | Prefect modules imported |")

@@ -110,13 +110,13 @@ def main() -> None:
             tmp = Path(tmp_name)
             env = fresh_env(tmp, "kehoach")
             # --items-only: the digests and the annual report that `kehoach run` ends with have no bare equivalent.
-            kehoach = [sys.executable, "-m", "flows.cli", "run", "--items-only", "--as-of", options.as_of, "--scenario", str(SAMPLE)]
+            kehoach = [sys.executable, "-m", "kehoach.cli", "run", "--items-only", "--as-of", options.as_of, "--scenario", str(SAMPLE)]
             wall, rss, err = measure(kehoach, env)
             ours.append((wall, rss, locked(err)))
             flows, per_child = run_counts(Path(env["PREFECT_HOME"]))
             script = tmp / "bare.py"
             script.write_text(BARE, encoding="utf-8")
-            # The same Prefect settings `kehoach run` chooses for itself (flows/main_job.py), so the
+            # The same Prefect settings `kehoach run` chooses for itself (kehoach/prefect_defaults.py), so the
             # ratio measures Kehoach's own cost, not a difference in configuration.
             bare_env = fresh_env(tmp, "bare") | {
                 "PREFECT_LOGGING_TO_API_ENABLED": "false",

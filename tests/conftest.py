@@ -1,5 +1,6 @@
 """Shared test fixtures: a real SMTP server (aiosmtpd on 127.0.0.1) that records what it receives
-and can be told to fail. Used by the notification tests and by the flow tests that send mail."""
+and can be told to fail; one Prefect test harness (a temporary API and database) for the session; a
+fresh KEHOACH_HOME per test; the 2023 plan; one `kehoach serve` for the tests that only use it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from notifications.settings import MailSettings
+from plan.load import DEFAULT_PLAN, load_plan
 
 @dataclass
 class Received:
@@ -146,3 +148,54 @@ def smtp_server(start_smtp) -> SmtpServer:
     return start_smtp()
 
 
+@pytest.fixture(name="prefect_api", scope="session")
+def fixture_prefect_api(tmp_path_factory):
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_LOGGING_LEVEL, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    results = tmp_path_factory.mktemp("prefect-results")
+    with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(results), PREFECT_LOGGING_LEVEL: "WARNING"}):
+        with prefect_test_harness(server_startup_timeout=60):
+            yield
+
+
+@pytest.fixture(name="kehoach_home")
+def fixture_kehoach_home(tmp_path, monkeypatch):
+    """A fresh ledger for each test."""
+    monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "kehoach"))
+    monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+    from flows import resources
+
+    resources.reset()
+    yield tmp_path / "kehoach"
+    resources.reset()
+
+
+@pytest.fixture(name="plan", scope="session")
+def fixture_plan():
+    return load_plan(DEFAULT_PLAN).plan
+
+
+@pytest.fixture(name="smtp")
+def fixture_smtp(smtp_server, monkeypatch):
+    """The flows' mail goes to the SMTP server of tests/conftest.py (plain, on 127.0.0.1)."""
+    monkeypatch.setenv("KEHOACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KEHOACH_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("KEHOACH_SMTP_SECURITY", "none")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM", "kehoach@svhtt.hanoi.example")
+    monkeypatch.setenv("KEHOACH_MAIL_FROM_NAME", "Kehoach — Sở Văn hóa và Thể thao Hà Nội")
+    for name in ("KEHOACH_SMTP_USER", "KEHOACH_SMTP_PASSWORD", "KEHOACH_SMTP_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    from flows import resources
+
+    resources.reset()  # the flows read the settings again, with this server
+    return smtp_server
+
+
+@pytest.fixture(name="team_stack", scope="session")
+def fixture_team_stack(tmp_path_factory):
+    """One `kehoach serve` (SQLite, basic auth on) shared by the tests that only use it."""
+    from stack import served_stack
+
+    with served_stack(tmp_path_factory.mktemp("team-stack")) as stack:
+        yield stack

@@ -56,7 +56,7 @@ def _plan():
 
 
 def _item_run_name(item) -> str:
-    from flows.runtime import item_run_name
+    from flows.labels import item_run_name
 
     return item_run_name(_plan(), item, AS_OF)
 

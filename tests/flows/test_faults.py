@@ -28,7 +28,7 @@ from uuid import UUID
 import pytest
 from stack import KEHOACH, PREFECT, ServedStack, command_line, descendants, postgres_cluster, run, served_stack, wait_for
 
-from flows.runtime import item_run_name
+from flows.labels import item_run_name
 from plan.load import DEFAULT_PLAN, load_plan
 
 AS_OF = "2023-06-20"

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 
-from flows import runtime
+from flows import resources
 from notifications.outbox import Outbox
 from plan.events import plan_ref
 from plan.scenario import load_scenario, scenario_events
@@ -19,12 +19,12 @@ WEEK_42 = dt.date(2023, 10, 16)
 
 def _sample(plan, as_of):
     scenario, _ = load_scenario(SAMPLE)
-    ledger = runtime.ledger()
+    ledger = resources.ledger()
     ledger.append(plan_ref(plan), scenario_events(plan, scenario, ledger.events(plan.id), as_of, actor="kịch bản"))
 
 
 def test_digests_reach_every_unit_and_the_directors_once(prefect_api, kehoach_home, plan, smtp):
-    from flows.mail import unit_digest
+    from flows.digest import unit_digest
 
     _sample(plan, WEEK_42)
     unit_digest(as_of=WEEK_42)
@@ -44,13 +44,13 @@ def test_digests_reach_every_unit_and_the_directors_once(prefect_api, kehoach_ho
 
 
 def test_a_refused_digest_fails_the_run_with_the_reason_and_stays_in_the_outbox(prefect_api, kehoach_home, plan, smtp):
-    from flows.mail import unit_digest
+    from flows.digest import unit_digest
 
     smtp.handler.fail_data("550 5.7.1 Hộp thư không nhận thư tự động", times=None)
     state = unit_digest(as_of=WEEK_42, unit="van-phong", return_state=True)
     assert state.is_failed()
     assert "550" in str(state.message) or "550" in repr(state.result(raise_on_failure=False))
-    entries = Outbox(runtime.ledger()).entries()
+    entries = Outbox(resources.ledger()).entries()
     assert [(e.status, e.permanent) for e in entries] == [("failed", True)]
     assert "550" in entries[0].last_error
 

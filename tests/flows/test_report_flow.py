@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 
-from flows import runtime
+from flows import resources
 from plan.events import EventKind, plan_ref
 from plan.scenario import load_scenario, scenario_events
 
@@ -31,10 +31,10 @@ def test_the_annual_report_is_written_and_sent_to_each_recipient_once(prefect_ap
     from flows.report import upward_report
 
     scenario, _ = load_scenario(SAMPLE)
-    ledger = runtime.ledger()
+    ledger = resources.ledger()
     ledger.append(plan_ref(plan), scenario_events(plan, scenario, [], YEAR_END, actor="kịch bản"))
     result = upward_report(period="2023", as_of=YEAR_END)
-    files = {k: Path(v) for k, v in result["files"].items() if k != "charts"}
+    files = {"pdf": result.files.pdf, "docx": result.files.docx, "xlsx": result.files.xlsx}
     assert all(f.exists() and f.stat().st_size > 0 for f in files.values())
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
@@ -56,7 +56,7 @@ def test_a_period_without_events_still_gives_a_report_that_says_so(prefect_api, 
     from flows.report import upward_report
 
     result = upward_report(period="2023-Q1", as_of=dt.date(2023, 3, 31), send=False)
-    assert result["events_in_period"] == 0 and result["sent"] == []
+    assert result.events_in_period == 0 and result.sent == ()
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", result["files"]["pdf"], "-"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(["pdftotext", result.files.pdf, "-"], capture_output=True, text=True, check=True).stdout
         assert "chưa ghi nhận" in text

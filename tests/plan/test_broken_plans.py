@@ -198,7 +198,7 @@ CASES = [
 def check(path: Path) -> subprocess.CompletedProcess[str]:
     """`kehoach plan check PATH` as a real process, so a traceback would really show."""
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "plan", "check", str(path)],
+        [sys.executable, "-m", "kehoach.cli", "plan", "check", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -446,45 +446,6 @@ def test_sqlite_append_waits_for_another_writer_instead_of_failing(sqlite_path):
             other.close()
 
 
-# -- where the ledger lives ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
-    monkeypatch.delenv("KEHOACH_HOME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return monkeypatch
-
-
-def test_by_default_the_ledger_is_a_sqlite_file_in_dot_kehoach(clean_env, tmp_path):
-    with Ledger() as ledger:
-        ledger.append(REF, [ev("a")])
-        assert ledger.display_url == f"sqlite:///{tmp_path / '.kehoach' / 'ledger.sqlite'}"
-    assert (tmp_path / ".kehoach" / "ledger.sqlite").is_file()
-
-
-def test_kehoach_home_moves_the_sqlite_file_and_is_created(clean_env, tmp_path):
-    home = tmp_path / "dữ liệu" / "kehoach"
-    clean_env.setenv("KEHOACH_HOME", str(home))
-    with Ledger() as ledger:
-        ledger.append(REF, [ev("a")])
-    assert (home / "ledger.sqlite").is_file()
-    assert not (tmp_path / ".kehoach").exists()
-
-
-def test_kehoach_database_url_wins_over_kehoach_home_and_an_explicit_url_wins_over_both(clean_env, tmp_path):
-    clean_env.setenv("KEHOACH_HOME", str(tmp_path / "home"))
-    clean_env.setenv("KEHOACH_DATABASE_URL", f"sqlite:///{tmp_path / 'from-env.sqlite'}")
-    with Ledger() as ledger:
-        assert ledger.display_url.endswith("from-env.sqlite")
-    assert (tmp_path / "from-env.sqlite").is_file() and not (tmp_path / "home").exists()
-
-    with Ledger(f"sqlite:///{tmp_path / 'explicit.sqlite'}") as ledger:
-        assert ledger.display_url.endswith("explicit.sqlite")
-    assert (tmp_path / "explicit.sqlite").is_file()
-
-
 # -- bad URLs --------------------------------------------------------------------------------------
 
 PASSWORD = "Mật-khẩu_S3cret!"

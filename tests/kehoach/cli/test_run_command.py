@@ -10,11 +10,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from flows import runtime
-from flows.cli import cli
+from flows import resources
+from kehoach.cli.app import cli
 from notifications.digest import digest_subject
 
-SAMPLE = Path(__file__).resolve().parents[2] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[3] / "plan" / "scenarios" / "hanoi-svhtt-ttdn-2023.sample.yaml"
 
 
 def _subjects(home: Path) -> list[str]:
@@ -40,7 +40,7 @@ def test_items_only_runs_every_item_and_neither_mails_nor_reports(prefect_api, k
         assert f"ND {item.number} {item.short_title}" in result.output
     assert not _digests(kehoach_home, plan), "no digest is sent with --items-only"
     assert not (kehoach_home / "reports").exists(), "no report is written with --items-only"
-    assert runtime.ledger().events(plan.id), "the items recorded their stages"
+    assert resources.ledger().events(plan.id), "the items recorded their stages"
 
 
 def test_the_main_job_ends_with_the_digests_and_the_annual_report(prefect_api, kehoach_home, plan):

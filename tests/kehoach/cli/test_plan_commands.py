@@ -20,7 +20,7 @@ def kehoach(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     # A wide terminal, so table cells are not cut (pytest exports COLUMNS=80 to children).
     env = {**(env or os.environ), "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, encoding="utf-8", env=env, timeout=60
+        [sys.executable, "-m", "kehoach.cli", *args], capture_output=True, text=True, encoding="utf-8", env=env, timeout=60
     )
 
 
@@ -100,7 +100,7 @@ def test_unknown_command_is_a_usage_error():
 @pytest.mark.parametrize("args", [("plan", "check"), ("plan", "show"), ("plan", "schema"), ("plan", "calendar")])
 def test_plan_commands_never_import_prefect(args):
     run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "flows.cli", *args], capture_output=True, text=True, encoding="utf-8", timeout=60
+        [sys.executable, "-X", "importtime", "-m", "kehoach.cli", *args], capture_output=True, text=True, encoding="utf-8", timeout=60
     )
     assert run.returncode == 0
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}

@@ -1,5 +1,5 @@
-"""What `kehoach serve` would start, decided from settings alone (flows/team_stack.py), and the doctor's
-classification of abandoned runs (flows/doctor.py) — no server, no process."""
+"""What `kehoach serve` would start, decided from settings alone (kehoach/stack/layout.py), and where
+the doctor finds the server (kehoach/stack/doctor.py) — no server, no process."""
 
 from __future__ import annotations
 
@@ -10,28 +10,33 @@ from pathlib import Path
 
 import pytest
 
-from flows.doctor import RunInfo, classify, server_settings
-from flows.team_stack import AUTH_FILE, StackError, auth_from, find_project, layout, prefect_database
+from kehoach.settings import Settings
+from kehoach.stack.doctor import server_settings
+from kehoach.stack.layout import AUTH_FILE, StackError, auth_from, find_project, layout, prefect_database
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def S(env: dict[str, str]) -> Settings:
+    return Settings.from_mapping(env)
 
 
 def _layout(env: dict[str, str], **kwargs):
     options = dict(host="127.0.0.1", port=4200, workers=1, worker_limit=4, project=REPO, stored_auth=None)
     options.update(kwargs)
-    return layout(env, **options)
+    return layout(S(env), env, **options)
 
 
 # -- Prefect's database -------------------------------------------------------------------------------
 
 
 def test_without_any_database_url_prefect_keeps_its_own_sqlite():
-    database = prefect_database({})
+    database = prefect_database(S({}))
     assert database.url is None and not database.is_postgres and database.create is None
 
 
 def test_a_postgres_ledger_gives_prefect_its_own_database_on_the_same_server_with_asyncpg():
-    database = prefect_database({"KEHOACH_DATABASE_URL": "postgresql+psycopg://kh:s3cret@db.local:5433/kehoach"})
+    database = prefect_database(S({"KEHOACH_DATABASE_URL": "postgresql+psycopg://kh:s3cret@db.local:5433/kehoach"}))
     assert database.url == "postgresql+asyncpg://kh:s3cret@db.local:5433/kehoach_prefect"
     assert database.create == "postgresql+psycopg://kh:s3cret@db.local:5433/kehoach"
     assert "s3cret" not in database.shown and "kehoach_prefect" in database.shown
@@ -39,12 +44,12 @@ def test_a_postgres_ledger_gives_prefect_its_own_database_on_the_same_server_wit
 
 
 def test_a_sqlite_ledger_leaves_prefect_on_sqlite():
-    assert prefect_database({"KEHOACH_DATABASE_URL": "sqlite:////srv/kehoach/ledger.sqlite"}).url is None
+    assert prefect_database(S({"KEHOACH_DATABASE_URL": "sqlite:////srv/kehoach/ledger.sqlite"})).url is None
 
 
 def test_prefects_own_database_url_wins_and_is_never_created():
     url = "postgresql+asyncpg://p@127.0.0.1/prefect"
-    database = prefect_database({"PREFECT_API_DATABASE_CONNECTION_URL": url, "KEHOACH_DATABASE_URL": "postgresql://x@h/k"})
+    database = prefect_database(S({"PREFECT_API_DATABASE_CONNECTION_URL": url, "KEHOACH_DATABASE_URL": "postgresql://x@h/k"}))
     assert database.url == url and database.create is None
 
 
@@ -59,26 +64,26 @@ def test_prefects_own_database_url_wins_and_is_never_created():
 )
 def test_unusable_database_urls_are_refused_in_the_users_terms(env, expected):
     with pytest.raises(StackError, match=expected):
-        prefect_database(env)
+        prefect_database(S(env))
 
 
 # -- access -------------------------------------------------------------------------------------------
 
 
 def test_credentials_come_from_kehoach_then_prefect_settings_then_the_stored_file_then_a_new_one():
-    assert auth_from({"KEHOACH_SERVER_AUTH": "a:b", "PREFECT_SERVER_API_AUTH_STRING": "c:d"}, "e:f") == ("a:b", "KEHOACH_SERVER_AUTH")
-    assert auth_from({"PREFECT_SERVER_API_AUTH_STRING": "c:d"}, "e:f") == ("c:d", "PREFECT_SERVER_API_AUTH_STRING")
-    assert auth_from({}, "e:f\n") == ("e:f", AUTH_FILE)
-    new, source = auth_from({}, None)
+    assert auth_from(S({"KEHOACH_SERVER_AUTH": "a:b", "PREFECT_SERVER_API_AUTH_STRING": "c:d"}), "e:f") == ("a:b", "KEHOACH_SERVER_AUTH")
+    assert auth_from(S({"PREFECT_SERVER_API_AUTH_STRING": "c:d"}), "e:f") == ("c:d", "PREFECT_SERVER_API_AUTH_STRING")
+    assert auth_from(S({}), "e:f\n") == ("e:f", AUTH_FILE)
+    new, source = auth_from(S({}), None)
     user, _, password = new.partition(":")
     assert source == "new" and user == "kehoach" and len(password) >= 24
-    assert auth_from({}, None)[0] != new, "every new password is different"
+    assert auth_from(S({}), None)[0] != new, "every new password is different"
 
 
 @pytest.mark.parametrize("bad", ["nopassword", "user:", "two words:x", ":x"])
 def test_a_malformed_credential_is_refused(bad):
     with pytest.raises(StackError, match="người_dùng:mật_khẩu"):
-        auth_from({"KEHOACH_SERVER_AUTH": bad}, None)
+        auth_from(S({"KEHOACH_SERVER_AUTH": bad}), None)
 
 
 # -- environments -------------------------------------------------------------------------------------
@@ -119,12 +124,14 @@ def test_serve_env_sourced_by_a_shell_gives_the_client_settings(tmp_path):
                            capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}).stdout.splitlines()
     assert shown == [stack.api_url, "kehoach:p'w$x", str(tmp_path / "h o m e")]
     # The doctor reads the same file when no server is configured in its environment.
-    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e")}) == {}  # no file there yet
-    (tmp_path / "h o m e").mkdir()
-    (tmp_path / "h o m e" / "serve.env").write_text(stack.env_file_text(), encoding="utf-8")
-    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e")}) == {
-        "PREFECT_API_URL": stack.api_url, "PREFECT_API_AUTH_STRING": "kehoach:p'w$x"}
-    assert server_settings({"KEHOACH_HOME": str(tmp_path / "h o m e"), "PREFECT_API_URL": "http://x/api"}) == {}
+    home = S({"KEHOACH_HOME": str(tmp_path / "h o m e")}).home
+    assert server_settings(home) == {}  # no file there yet
+    home.mkdir()
+    (home / "serve.env").write_text(stack.env_file_text(), encoding="utf-8")
+    found = server_settings(home)
+    assert found == {"PREFECT_API_URL": stack.api_url, "PREFECT_API_AUTH_STRING": "kehoach:p'w$x"}
+    used = S({"KEHOACH_HOME": str(home)}).with_server(found)
+    assert used.has_server and used.prefect_api_url == stack.api_url and used.prefect_api_auth == "kehoach:p'w$x"
 
 
 def test_bad_worker_counts_are_refused(tmp_path):
@@ -136,39 +143,3 @@ def test_bad_worker_counts_are_refused(tmp_path):
 
 def test_the_project_is_found_from_a_subfolder():
     assert find_project(REPO / "plan" / "plans") == REPO
-
-
-# -- the doctor's classification ----------------------------------------------------------------------
-
-NOW = dt.datetime(2023, 6, 20, 8, 0, tzinfo=dt.timezone.utc)
-LOCAL = "kehoach-thisbox-"
-
-
-def _run(state="RUNNING", pid=4242, worker="kehoach-thisbox-1", since=NOW - dt.timedelta(minutes=1)) -> RunInfo:
-    return RunInfo(id="r1", name="ND 1", flow="content-item", state=state, state_name=state.title(), since=since, pid=pid, worker=worker)
-
-
-def _classify(run: RunInfo, alive=(), online=("kehoach-thisbox-1",)):
-    return classify(run, now=NOW, online_workers=set(online), pid_alive=lambda pid: pid in alive, local_prefix=LOCAL)
-
-
-def test_a_local_run_whose_process_is_alive_is_healthy():
-    assert _classify(_run(), alive={4242}) is None
-
-
-def test_a_local_run_whose_process_is_gone_is_certainly_abandoned():
-    orphan = _classify(_run())
-    assert orphan is not None and orphan.certain and "4242" in orphan.reason
-
-
-def test_a_remote_run_is_not_judged_by_a_local_pid_but_by_its_worker():
-    remote = _run(worker="kehoach-otherbox-1")
-    assert _classify(remote, online=("kehoach-thisbox-1", "kehoach-otherbox-1")) is None
-    orphan = _classify(remote)
-    assert orphan is not None and not orphan.certain and "kehoach-otherbox-1" in orphan.reason
-
-
-def test_a_run_pending_too_long_without_a_process_is_probably_abandoned():
-    assert _classify(_run(state="PENDING", pid=None, worker=None, since=NOW - dt.timedelta(minutes=3))) is None
-    orphan = _classify(_run(state="PENDING", pid=None, worker=None, since=NOW - dt.timedelta(minutes=25)))
-    assert orphan is not None and not orphan.certain and "25 phút" in orphan.reason

@@ -1,4 +1,4 @@
-"""The crash automation `kehoach serve` installs (flows/automations.py), firing on a real server.
+"""The crash automation `kehoach serve` installs (kehoach/stack/automations.py), firing on a real server.
 
 A flow run whose process is killed stops sending heartbeats: the automation marks it Crashed. A run
 that ended sends its final state, which closes the window: it is left as it is. The trigger and the
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from stack import PREFECT, ServedStack, wait_for
 
-from flows.automations import zombie_automation
+from kehoach.stack.automations import zombie_automation
 
 pytestmark = pytest.mark.skipif(not Path(PREFECT).exists(), reason=f"no prefect executable at {PREFECT}")
 

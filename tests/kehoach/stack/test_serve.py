@@ -1,6 +1,6 @@
 """`kehoach serve` as a team uses it: access with the password only, what it sets up, what it refuses.
 
-The running stack is the session's `team_stack` (tests/flows/conftest.py): started by `kehoach serve`
+The running stack is the session's `team_stack` (tests/conftest.py): started by `kehoach serve`
 on 127.0.0.1 and stopped at the end with SIGINT, which must leave no process behind (tests/stack.py).
 """
 
