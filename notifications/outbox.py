@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.mail import Address, Mail, MailKind
-from notifications.transport import DeliveryError, Transport
+from notifications.sending import DeliveryError, Transport
 from plan.nfc import nfc
 from plan.ledger import Ledger
 from plan.ledger_tables import outbox_table

@@ -35,7 +35,7 @@ class Rag(StrEnum):
 
 
 RAG_LABELS = {Rag.ON_TRACK: "Đúng tiến độ", Rag.AT_RISK: "Có nguy cơ chậm", Rag.OFF_TRACK: "Chậm tiến độ", Rag.DONE: "Hoàn thành"}
-_RAG_ORDER = [Rag.DONE, Rag.ON_TRACK, Rag.AT_RISK, Rag.OFF_TRACK]
+RAG_ORDER = [Rag.DONE, Rag.ON_TRACK, Rag.AT_RISK, Rag.OFF_TRACK]  # from best to worst: reports list items in this order
 
 
 # --- state folded from events ----------------------------------------------------------------
@@ -428,7 +428,7 @@ def _rag(plan: Plan, views: list[StageView], as_of: dt.date, calendar: WorkingCa
     def worse(candidate: Rag, reason: str) -> None:
         nonlocal rag
         reasons.append(reason)
-        if _RAG_ORDER.index(candidate) > _RAG_ORDER.index(rag):
+        if RAG_ORDER.index(candidate) > RAG_ORDER.index(rag):
             rag = candidate
 
     for view in views:

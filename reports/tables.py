@@ -18,7 +18,7 @@ import pandas as pd
 from plan.calendar import ReportingPeriod
 from plan.events import ANSWERED, MAIN, CoordinationStatus, StageStatus
 from plan.model import STAGE_LABELS, CounterpartKind, Plan, Stage
-from plan.progress import RAG_LABELS, Rag
+from plan.progress import RAG_LABELS, RAG_ORDER, Rag
 from plan.schedule import working_calendar
 from reports.data import (
     COUNTERPART_COLUMNS,
@@ -37,7 +37,6 @@ from reports.sql_frames import ints_or_zero
 from reports.working_days import WorkingDays, date_objects
 
 STAGES = list(Stage)
-RAG_ORDER = [Rag.DONE, Rag.ON_TRACK, Rag.AT_RISK, Rag.OFF_TRACK]  # as reports list them
 
 RAG_DTYPE = pd.CategoricalDtype([r.value for r in RAG_ORDER])
 STAGE_DTYPE = pd.CategoricalDtype([s.value for s in Stage], ordered=True)
