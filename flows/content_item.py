@@ -15,9 +15,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext, TagsContext, TaskRunContext
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.runtime import deployment as deployment_runtime
 from prefect.runtime import flow_run as flow_run_runtime
+from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from flows import resources
@@ -234,7 +234,7 @@ def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurre
         return []
     steps = []
     for stage in Stage:
-        common = dict(
+        common: dict[str, Any] = dict(
             plan_path=path,
             plan_hash=plan_hash,
             item_id=item_id,
@@ -254,7 +254,8 @@ def _each_counterpart(occurrence: Occurrence, common: dict[str, Any]) -> list[St
     """The coordination stage once per counterpart, KEHOACH_TASK_WORKERS at a time: one unless told
     otherwise, since concurrent task-run writes to a SQLite-backed Prefect API wait on its lock
     ("database is locked"). With PostgreSQL behind the API, set it to e.g. 8."""
-    with ThreadPoolTaskRunner(max_workers=resources.settings().task_workers) as runner:
+    task_runner: ThreadPoolTaskRunner[StageSummary] = ThreadPoolTaskRunner(max_workers=resources.settings().task_workers)
+    with task_runner as runner:
         answers = runner.map(
             stage_task,
             {
@@ -263,7 +264,7 @@ def _each_counterpart(occurrence: Occurrence, common: dict[str, Any]) -> list[St
                 **{k: unmapped(v) for k, v in common.items()},
             },
         )
-        return list(answers.result())
+        return list(answers.result())  # type: ignore[arg-type]  # Prefect types the results of map() as its futures
 
 
 def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
@@ -286,7 +287,7 @@ def _wait_for_outcome(plan, item, path: str, as_of: dt.date, logger) -> None:
     if view.stage is Stage.COORDINATION:
         pending = next((cp for cp, s in view.counterparts.items() if s.value == "invited"), None)
         if pending is not None:
-            form = form.with_initial_data(counterpart=pending)
+            form = form.with_initial_data(counterpart=pending)  # type: ignore[misc]  # Prefect types the classmethod on RunInput, not its generated subclasses
     key = pause_key(view.occurrence.id, view.stage, as_of)
     if key in fired:  # resumed: Prefect hands back the input given, nothing is awaited any more
         logger.info("Nhận kết quả đơn vị đã nhập: %s", key)

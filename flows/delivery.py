@@ -39,7 +39,8 @@ def mail_settings() -> MailSettings:
     if settings.smtp_password_block and mail.smtp_password is None:
         from prefect.blocks.system import Secret
 
-        mail = mail.with_password(Secret.load(settings.smtp_password_block).get())
+        secret: Secret = Secret.load(settings.smtp_password_block)  # type: ignore[assignment]  # sync here (sync_compatible)
+        mail = mail.with_password(secret.get())
     return mail
 
 

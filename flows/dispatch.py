@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import httpx
 from prefect import tags
@@ -75,7 +76,9 @@ class Progress:
 
     def __init__(self, plan: Plan, as_of: dt.date, logger: Any):
         key = f"plan-progress-{plan.id}".replace("_", "-")[:64]
-        self._id = create_progress_artifact(progress=0.0, key=key, description=f"Tiến độ chạy {plan.document.number_symbol} ngày {as_of:%d/%m/%Y}")
+        description = f"Tiến độ chạy {plan.document.number_symbol} ngày {as_of:%d/%m/%Y}"
+        # Sync in a sync flow: Prefect types the call for both (sync_compatible).
+        self._id: UUID = create_progress_artifact(progress=0.0, key=key, description=description)  # type: ignore[assignment]
         self._total = len(plan.items)
         self._logger = logger
         self._shown = 0.0
@@ -164,8 +167,8 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
     )
     parent = flow_run_runtime.id
     if concurrent:
-        for item, state, run_id in _run_in_this_process(plan, list(to_start), here, path, as_of, parent, logger, calendar):
-            finished(ItemRun(item.number, item.id, state, run_id))
+        for item, ended, run_id in _run_in_this_process(plan, list(to_start), here, path, as_of, parent, logger, calendar):
+            finished(ItemRun(item.number, item.id, ended, run_id))
         return
     done_here: queue.Queue = queue.Queue()
     thread = threading.Thread(target=contextvars.copy_context().run, args=(_run_here_into, done_here, plan, here, path, as_of),
@@ -200,14 +203,14 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
                     raise outcome
                 here_left -= 1
                 last_progress = time.monotonic()
-                item, state, run_id = outcome
-                if state == "Completed" and will_wait(plan, item, resources.ledger().events(plan.id, item=item.id), as_of, calendar):
+                item, ended, run_id = outcome
+                if ended == "Completed" and will_wait(plan, item, resources.ledger().events(plan.id, item=item.id), as_of, calendar):
                     # Something changed since the ledger was read (a request opened an occurrence):
                     # the item does need a unit's outcome today, so it gets its own run to wait in.
                     logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
                     to_start.append(item)
                     continue
-                finished(ItemRun(item.number, item.id, state, run_id))
+                finished(ItemRun(item.number, item.id, ended, run_id))
             if started and time.monotonic() - last_orphan_check > ORPHAN_CHECK_SECONDS:
                 last_orphan_check = time.monotonic()
                 for run_id, reason in _crashed_without_a_word([run for run in states_runs.values() if run.id in started], client):
@@ -311,7 +314,7 @@ def _states(client, run_ids: list, logger) -> dict:
     """run id -> flow run, one filtered read per POLL_BATCH runs; none this time if the API is busy (503)."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    found = {}
+    found: dict[Any, Any] = {}
     for chunk in (run_ids[i : i + POLL_BATCH] for i in range(0, len(run_ids), POLL_BATCH)):
         try:
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
@@ -391,4 +394,4 @@ def _as_subflow(plan, item, path: str, as_of: dt.date) -> tuple[Any, str, str | 
     with tags(*item_tags(plan, item)):
         state = content_item(item.id, as_of=as_of, plan_path=path, return_state=True)
     run_id = state.state_details.flow_run_id
-    return item, state.name, str(run_id) if run_id else None
+    return item, str(state.name), str(run_id) if run_id else None

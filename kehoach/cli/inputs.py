@@ -24,8 +24,8 @@ def settings() -> Settings:
     context = click.get_current_context()
     found = context.find_object(Settings)
     if found is None:
-        from notifications.settings import MailSettingsError
         from kehoach.settings import SettingsError
+        from notifications.settings import MailSettingsError
 
         try:
             found = Settings()

@@ -52,7 +52,7 @@ def ensure_zombie_automation() -> bool:
     from prefect.exceptions import ObjectNotFound
 
     try:
-        Automation.read(name=NAME)
+        Automation.read(name=NAME)  # type: ignore[unused-coroutine]  # sync here: Prefect types both calling conventions
         return False
     except (ObjectNotFound, ValueError):
         zombie_automation().create()

@@ -26,7 +26,6 @@ from kehoach import prefect_defaults
 from kehoach.settings import Settings
 from kehoach.stack.layout import ENV_FILE, POOL
 
-
 # -- I/O: the Prefect API ---------------------------------------------------------------------------
 
 
@@ -45,7 +44,7 @@ def examine(client: Any, now: dt.datetime | None = None) -> Examination:
     from prefect.client.schemas.objects import StateType
     from prefect.exceptions import ObjectNotFound
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     try:
         client.read_work_pool(POOL)
         pool_exists = True

@@ -69,6 +69,10 @@ class Child:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process else None
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -142,7 +146,7 @@ def ensure_prefect_database(stack: StackLayout) -> None:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
-    name = make_url(stack.database.url).database
+    name = make_url(stack.database.url or "").database
     engine = sa.create_engine(stack.database.create, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -160,7 +164,7 @@ def wait_until_healthy(stack: StackLayout, server: Child, timeout: float = SERVE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not server.running():
-            raise ServeFailed(f"Máy chủ Prefect dừng khi đang khởi động (mã {server.process.returncode}); nhật ký {server.log}:\n{server.tail()}")
+            raise ServeFailed(f"Máy chủ Prefect dừng khi đang khởi động (mã {server.returncode}); nhật ký {server.log}:\n{server.tail()}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(f"{stack.api_url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -287,7 +291,7 @@ class Supervisor:
     def _watch(self) -> int:
         while not self.stopping.wait(1.0):
             if not self.server.running():
-                raise ServeFailed(f"Máy chủ Prefect đã dừng (mã {self.server.process.returncode}); nhật ký {self.server.log}:\n{self.server.tail()}")
+                raise ServeFailed(f"Máy chủ Prefect đã dừng (mã {self.server.returncode}); nhật ký {self.server.log}:\n{self.server.tail()}")
             for worker in self.workers:
                 if not worker.running():
                     self._restart(worker)
@@ -300,7 +304,7 @@ class Supervisor:
             raise ServeFailed(
                 f"{worker.name} dừng {MAX_RESTARTS + 1} lần trong {RESTART_WINDOW / 60:.0f} phút; nhật ký {worker.log}:\n{worker.tail()}"
             )
-        code = worker.process.returncode
+        code = worker.returncode
         self.say(f"{worker.name} đã dừng (mã {code}); chạy lại. Lượt chạy bị bỏ dở: kehoach doctor")
         worker.start()
 

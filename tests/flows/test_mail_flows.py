@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-
 from flows import resources
 from notifications.outbox import Outbox
 from plan.events import plan_ref

@@ -6,8 +6,7 @@ import datetime as dt
 
 from flows.orphans import RunInfo, classify, this_host_worker_prefix, worker_name
 
-
-NOW = dt.datetime(2023, 6, 20, 8, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2023, 6, 20, 8, 0, tzinfo=dt.UTC)
 LOCAL = "kehoach-thisbox-"
 
 

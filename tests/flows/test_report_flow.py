@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 from flows import resources
 from plan.events import EventKind, plan_ref
 from plan.scenario import load_scenario, scenario_events

@@ -3,7 +3,6 @@ the doctor finds the server (kehoach/stack/doctor.py) — no server, no process.
 
 from __future__ import annotations
 
-import datetime as dt
 import shlex
 import subprocess
 from pathlib import Path
