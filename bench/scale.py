@@ -12,7 +12,7 @@ are files under the stack's KEHOACH_HOME). `plan-run/plan-run` is started throug
 generated plan and the date, as `prefect deployment run` does, and the clock runs from that call
 until the plan-run's state is final. Then:
 
-- flow runs by final state, from the server (the plan-run; the waiting items' own runs, created from
+- flow runs by final state, from the server (the plan-run; the waiting runs of the items that wait, created from
   the content-item deployment, on the workers on SQLite and in the plan-run's process on
   PostgreSQL; the other items, subflows of the plan-run); failed = Failed + Crashed + Cancelled;
 - lock errors: log records of the server, the workers and the flow runs they started (all in
@@ -251,7 +251,7 @@ def flow_runs_by_state(client) -> tuple[dict[str, int], dict[str, int]]:
             state = f"{run.state.type.value} ({run.state.name})" if run.state else "no state"
             states[state] += 1
             if run.name.startswith("ND "):
-                kind = "own run (from the deployment)" if run.deployment_id else "subflow of the plan-run"
+                kind = "waiting run (from the deployment)" if run.deployment_id else "subflow of the plan-run"
                 where[f"{kind}: {state}"] += 1
         if len(page) < 200:
             return dict(sorted(states.items())), dict(sorted(where.items()))
@@ -420,21 +420,21 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
 def table(results: list[Result]) -> str:
     rows = [
         (
-            "| backend | wall, trigger → plan-run final | failed runs (of all flow runs) | item runs: own runs suspended / "
+            "| backend | wall, trigger → plan-run final | failed runs (of all flow runs) | item runs: waiting runs suspended / "
             "subflows completed | lock errors | peak RSS of the stack | CPU s: server / workers and runs / PostgreSQL | "
             "ledger events | load average before → after |"
         ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        suspended = sum(n for k, n in r.item_runs.items() if k.startswith("own run") and "PAUSED" in k)
-        others = sum(n for k, n in r.item_runs.items() if k.startswith("own run") and "PAUSED" not in k)
+        suspended = sum(n for k, n in r.item_runs.items() if k.startswith("waiting run") and "PAUSED" in k)
+        others = sum(n for k, n in r.item_runs.items() if k.startswith("waiting run") and "PAUSED" not in k)
         here = sum(n for k, n in r.item_runs.items() if k.startswith("subflow") and "COMPLETED" in k)
         rss = f"{r.peak_rss_mib['total']:,} MiB"
         if "postgresql" in r.peak_rss_mib:
             rss += f" ({r.peak_rss_mib['kehoach serve']:,} + PostgreSQL {r.peak_rss_mib['postgresql']:,})"
         cpu = " / ".join(f"{r.cpu_seconds[k]:,.0f}" if k in r.cpu_seconds else "–" for k in ("server", "workers and flow runs", "postgresql"))
-        items = f"{suspended} / {here}" + (f" (+{others} own runs not suspended)" if others else "")
+        items = f"{suspended} / {here}" + (f" (+{others} waiting runs not suspended)" if others else "")
         rows.append(
             f"| {r.backend} | {_duration(r.wall_seconds)} (plan-run {r.plan_run_state}) | {r.failed_runs} ({r.flow_runs:,}) | {items} | "
             f"{r.lock_errors} | {rss} | {cpu} | {r.ledger_events:,} | {' '.join(map(str, r.load_before))} → {' '.join(map(str, r.load_after))} |"

@@ -4,8 +4,8 @@
   (`in_order`; SQLite locks under concurrent writers), or eight at a time against a PostgreSQL-backed
   API (`concurrently`).
 - Deployed (`deployed`): an item that needs a unit's outcome today gets a run of its own from the
-  `content-item` deployment, so that it can suspend and wait for the input (a subflow cannot); the
-  items with nothing to wait for run as subflows of the plan-run, in its process, rather than
+  `content-item` deployment (its *waiting run*), so that it can suspend and wait for the input (a
+  subflow cannot); the items with nothing to wait for run as subflows of the plan-run, in its process, rather than
   costing a process each on the workers. On SQLite the workers take the waiting items' runs, a
   process each, a few at a time; on PostgreSQL the plan-run executes them in its own process too,
   eight at a time (`_run_in_this_process`).
@@ -139,11 +139,11 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
     """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
     (a subflow cannot suspend), which the workers take; the others run here, as subflows, in a thread
     of this run, meanwhile. Returns once every item has settled: final, or suspended waiting. With
-    `concurrent` (PostgreSQL) the own runs execute in this process too (`_run_in_this_process`).
+    `concurrent` (PostgreSQL) the waiting runs execute in this process too (`_run_in_this_process`).
 
     A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
     workers' machine; an item with nothing to wait for today does not need one. Which items will
-    wait is decided the way the item's own run decides it (plan/awaiting.py: the same stage steps,
+    wait is decided the way the item's run decides it (plan/awaiting.py: the same stage steps,
     then the same test), from one read of the ledger.
 
     Item runs are created as the workers take them: at most QUEUED_MAX wait in the queue at a time.
@@ -206,7 +206,7 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
                 item, ended, run_id = outcome
                 if ended == "Completed" and will_wait(plan, item, resources.ledger().events(plan.id, item=item.id), as_of, calendar):
                     # Something changed since the ledger was read (a request opened an occurrence):
-                    # the item does need a unit's outcome today, so it gets its own run to wait in.
+                    # the item does need a unit's outcome today, so it gets a waiting run of its own.
                     logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
                     to_start.append(item)
                     continue
@@ -278,7 +278,7 @@ def _run_in_this_process(
         _, name, run_id = _as_subflow(plan, item, path, as_of)
         if name == "Completed" and will_wait(plan, item, resources.ledger().events(plan.id, item=item.id), as_of, calendar):
             # Something changed since the ledger was read (a request opened an occurrence): the item
-            # does need a unit's outcome today, so it gets its own run to wait in.
+            # does need a unit's outcome today, so it gets a waiting run of its own.
             logger.info("ND %s cần đơn vị nhập kết quả: chạy thành lượt riêng", item.number)
             return own_run(item)
         return item, name, run_id
@@ -291,7 +291,7 @@ def _run_in_this_process(
 
 
 def _execute_item_run(run):
-    """Execute the item's own run in this thread; its final state, or Suspended when it waits."""
+    """Execute the item's waiting run in this thread; its final state, or Suspended when it waits."""
     from prefect.exceptions import Pause
     from prefect.flow_engine import run_flow
 
