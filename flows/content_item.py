@@ -25,8 +25,8 @@ from flows.delivery import deliver_and_check, queue_mail
 from flows.labels import item_run_name
 from flows.resume import pause_key
 from plan.awaiting import awaiting_outcome
-from plan.events import EventKind, content_key
-from plan.model import Stage
+from plan.events import Event, EventKind, PlanRef, content_key
+from plan.model import Item, Plan, Stage
 from plan.occurrences import Occurrence, item_occurrences
 from plan.outcomes import outcome_model, outcome_payload
 from plan.progress import OccurrenceState, fold, item_status, outcome_events, stage_step
@@ -118,12 +118,8 @@ def stage_task(
     input_version: str = "",
     ledger_id: str = "",
 ) -> StageSummary:
-    plan, ref = resources.load(plan_path)
-    item = plan.item(item_id)
+    plan, ref, item, occurrence, state = _where_it_stands(plan_path, item_id, occurrence_id, as_of)
     ledger = resources.ledger()
-    events = ledger.events(plan.id, item=item.id)
-    occurrence = _occurrence(plan, item, events, occurrence_id, as_of)
-    state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
     step = stage_step(plan, item, occurrence, Stage(stage), state, as_of, working_calendar(plan), counterpart=counterpart)
     recorded = ledger.append(ref, step.events)
     return StageSummary(
@@ -142,18 +138,23 @@ def stage_task(
 @task(name="record-outcome", retries=3, retry_delay_seconds=[1, 5, 15], retry_condition_fn=_transient)
 def record_outcome_task(plan_path: str, item_id: str, occurrence_id: str, stage: str, outcome: dict[str, Any], on: dt.date, actor: str) -> int:
     """Record what a person entered in the Resume form (unless `kehoach record` already did)."""
-    plan, ref = resources.load(plan_path)
-    item = plan.item(item_id)
-    ledger = resources.ledger()
-    events = ledger.events(plan.id, item=item.id)
-    occurrence = _occurrence(plan, item, events, occurrence_id, on)
-    state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
+    plan, ref, item, occurrence, state = _where_it_stands(plan_path, item_id, occurrence_id, on)
     if state.latest_outcome(Stage(stage)) == outcome:
         return 0
-    return len(ledger.append(ref, outcome_events(plan, item, occurrence, Stage(stage), outcome, state, on=on, actor=actor)))
+    return len(resources.ledger().append(ref, outcome_events(plan, item, occurrence, Stage(stage), outcome, state, on=on, actor=actor)))
 
 
-def _occurrence(plan, item, events, occurrence_id: str, as_of: dt.date) -> Occurrence:
+def _where_it_stands(plan_path: str, item_id: str, occurrence_id: str, on: dt.date) -> tuple[Plan, PlanRef, Item, Occurrence, OccurrenceState]:
+    """The plan, the item, its occurrence and that occurrence's state in the ledger on `on`."""
+    plan, ref = resources.load(plan_path)
+    item = plan.item(item_id)
+    events = resources.ledger().events(plan.id, item=item.id)
+    occurrence = _occurrence(plan, item, events, occurrence_id, on)
+    state = fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState())
+    return plan, ref, item, occurrence, state
+
+
+def _occurrence(plan: Plan, item: Item, events: list[Event], occurrence_id: str, as_of: dt.date) -> Occurrence:
     for occurrence in item_occurrences(plan, item, events, as_of):
         if occurrence.id == occurrence_id:
             return occurrence

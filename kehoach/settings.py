@@ -53,14 +53,7 @@ class SettingsError(ValueError):
 
 
 class Settings(EnvironmentSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_ignore_empty=True,  # KEHOACH_HOME= (set but blank) means "not set"
-        extra="ignore",
-        frozen=True,
-        hide_input_in_errors=True,
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True)
 
     home: Path = Path(DEFAULT_HOME)
     database_url: str | None = None

@@ -59,8 +59,15 @@ class _EnvironmentSource(EnvSettingsSource):
 
 
 class EnvironmentSettings(BaseSettings):
-    """Settings read from environment variables only (no .env file, no secrets directory), or from
-    a given mapping of them: the environment a child process will get, or a test's."""
+    """Settings read from KEHOACH_* environment variables only (no .env file, no secrets directory),
+    or from a given mapping of them: the environment a child process will get, or a test's."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # KEHOACH_SMTP_PORT= (set but blank) means "not set"
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -90,13 +97,7 @@ def _reading(env: Mapping[str, str]) -> Iterator[None]:
 
 
 class MailSettings(EnvironmentSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_ignore_empty=True,  # KEHOACH_SMTP_PORT= (set but blank) means "not set"
-        extra="ignore",
-        validate_default=False,
-        hide_input_in_errors=True,
-    )
+    model_config = SettingsConfigDict(validate_default=False)
 
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
