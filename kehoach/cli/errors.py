@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # the work could not be done (mail refused, a server unreachable); nothing was wrong with the input
-EXIT_INVALID = 2  # bad input: a plan, a setting, an argument; nothing was recorded
+from kehoach.exit_codes import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "UserError"]
 
 
 class UserError(click.ClickException):

@@ -23,6 +23,7 @@ from typing import Any
 
 from flows.orphans import ACTIVE_STATES, Orphan, RunInfo, find_orphans, pid_alive, run_info, this_host_worker_prefix
 from kehoach import prefect_defaults
+from kehoach.exit_codes import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from kehoach.settings import Settings
 from kehoach.stack.layout import ENV_FILE, POOL
 
@@ -88,7 +89,7 @@ def mark_crashed(client: Any, orphans: Iterable[Orphan]) -> list[str]:
 
 # -- the command ------------------------------------------------------------------------------------
 
-EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_CONFIGURED = 0, 1, 2
+EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_CONFIGURED = EXIT_OK, EXIT_FAILED, EXIT_INVALID
 
 
 def server_settings(home: Path) -> dict[str, str]:
