@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-from statistics import median
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+from statistics import median
 
 import psutil
 
@@ -125,7 +125,9 @@ def main() -> None:
             wall, rss, err = measure([sys.executable, str(script), ",".join(map(str, per_child))], bare_env)
             bare.append((wall, rss, locked(err)))
             bare_flows, bare_per_child = run_counts(Path(bare_env["PREFECT_HOME"]))
-            assert (bare_flows, sorted(bare_per_child)) == (flows, sorted(per_child)), f"the bare script must make the same runs: {(bare_flows, sorted(bare_per_child))} vs {(flows, sorted(per_child))}"
+            assert (bare_flows, sorted(bare_per_child)) == (flows, sorted(per_child)), (
+                f"the bare script must make the same runs: {(bare_flows, sorted(bare_per_child))} vs {(flows, sorted(per_child))}"
+            )
         print(f"round {round_ + 1}: kehoach {ours[-1][0]:.1f} s, bare {bare[-1][0]:.1f} s", file=sys.stderr)
     print(f"runs: {flows} flow runs, {sum(per_child)} task runs (as of {options.as_of}); {options.rounds} rounds, medians")
     print("| run | wall (s) | peak RSS, process tree (MiB) | 'database is locked' retried (all rounds) |")

@@ -33,19 +33,19 @@ class WorkingCalendar:
         self._extra_work = {_day(d): unicodedata.normalize("NFC", n) for d, n in (extra_working_days or {}).items()}
         # Years are loaded lazily as one contiguous range so that a single sorted list of
         # working-day ordinals answers every query by bisection (fast for bulk scheduling).
-        self._first_year: int | None = None
-        self._last_year: int | None = None
+        self._years: tuple[int, int] | None = None  # the first and last year loaded
         self._names: dict[date, str] = {}
         self._working: list[int] = []
         self._working_set: set[int] = set()
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _ensure(self, year: int) -> None:
-        if self._first_year is not None and self._first_year <= year <= self._last_year:
-            return
-        first = year if self._first_year is None else min(year, self._first_year)
-        last = year if self._last_year is None else max(year, self._last_year)
+    def _ensure(self, year: int) -> tuple[int, int]:
+        """Load `year` (and any years between it and those loaded); return the first and last year loaded."""
+        if self._years is not None and self._years[0] <= year <= self._years[1]:
+            return self._years
+        first = year if self._years is None else min(year, self._years[0])
+        last = year if self._years is None else max(year, self._years[1])
         years = range(first, last + 1)
         import holidays  # ~80 ms to import: only when a date actually needs the holiday table
 
@@ -57,8 +57,9 @@ class WorkingCalendar:
             d = date.fromordinal(ordinal)
             if d in self._extra_work or (d.weekday() < _SATURDAY and d not in names):
                 working.append(ordinal)
-        self._first_year, self._last_year = first, last
+        self._years = first, last
         self._names, self._working, self._working_set = names, working, set(working)
+        return first, last
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -82,7 +83,7 @@ class WorkingCalendar:
         if n == 0:
             return self.next_working_day(d)
         d = _day(d)
-        self._ensure(d.year)
+        first, last = self._ensure(d.year)
         ordinal = d.toordinal()
         while True:
             # Civil Code art. 147: the starting day itself is never counted.
@@ -90,12 +91,12 @@ class WorkingCalendar:
                 i = bisect_right(self._working, ordinal) + n - 1
                 if i < len(self._working):
                     return date.fromordinal(self._working[i])
-                self._ensure(self._last_year + 1)
+                first, last = self._ensure(last + 1)
             else:
                 i = bisect_left(self._working, ordinal) + n
                 if i >= 0:
                     return date.fromordinal(self._working[i])
-                self._ensure(self._first_year - 1)
+                first, last = self._ensure(first - 1)
 
     def working_days_late(self, due: date, as_of: date) -> int:
         due, as_of = _day(due), _day(as_of)
@@ -148,6 +149,12 @@ class ReportingPeriod:
             unit = "tháng (1–12)" if self.kind is PeriodKind.MONTHLY else "quý (1–4)"
             raise ValueError(f"Kỳ báo cáo loại {self.kind} cần số thứ tự {unit}, nhận được {self.index}")
 
+    def _number(self) -> int:
+        """The month or quarter of a monthly or quarterly period (`__post_init__` requires it for those)."""
+        if self.index is None:
+            raise ValueError(f"Kỳ báo cáo loại {self.kind} không có số thứ tự tháng/quý")
+        return self.index
+
     @property
     def id(self) -> str:
         match self.kind:
@@ -183,7 +190,7 @@ class ReportingPeriod:
             case PeriodKind.MONTHLY:
                 return f"tháng {self.index} năm {self.year}"
             case PeriodKind.QUARTERLY:
-                return f"quý {_ROMAN[self.index]} năm {self.year}"
+                return f"quý {_ROMAN[self._number()]} năm {self.year}"
             case PeriodKind.SIX_MONTH:
                 return f"6 tháng đầu năm {self.year}"
             case PeriodKind.NINE_MONTH:
@@ -196,9 +203,9 @@ class ReportingPeriod:
         # its last month; multi-month reports other than quarterly start from 15/12 last year.
         match self.kind:
             case PeriodKind.MONTHLY:
-                first_month, last_month = self.index, self.index
+                first_month = last_month = self._number()
             case PeriodKind.QUARTERLY:
-                first_month, last_month = 3 * self.index - 2, 3 * self.index
+                first_month, last_month = 3 * self._number() - 2, 3 * self._number()
             case _:
                 first_month, last_month = 1, _LAST_MONTH[self.kind]
         start = date(self.year - 1, 12, 15) if first_month == 1 else date(self.year, first_month - 1, 15)

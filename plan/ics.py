@@ -12,7 +12,7 @@ from plan.text import window_text
 
 
 def deadlines_to_ics(plan: Plan, deadlines: list[Deadline], *, unit: str | None = None, now: dt.datetime | None = None) -> bytes:
-    stamp = now or dt.datetime.now(dt.timezone.utc)
+    stamp = now or dt.datetime.now(dt.UTC)
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//Kehoach//{plan.document.number_symbol}//VI")
     cal.add("version", "2.0")

@@ -27,12 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from plan.nfc import nfc
 from plan.events import Event, EventKind, NewEvent, PlanRef
 from plan.ledger_states import add_to_states, rebuild_states
 from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_table, schema_table
-
-
+from plan.nfc import nfc
 
 _SUPPORTED = ("sqlite", "postgresql")
 
@@ -277,7 +275,7 @@ def _translate_errors(what: str, url: URL, display: str) -> Iterator[None]:
 def _resolve_url(text: str) -> URL:
     try:
         parsed = make_url(text)
-    except (sa.exc.ArgumentError, ValueError) as exc:
+    except (sa.exc.ArgumentError, ValueError):
         raise LedgerError(
             f"Địa chỉ cơ sở dữ liệu không hợp lệ: «{_mask_unparsed(text)}» — cần dạng "
             "sqlite:///đường/dẫn/ledger.sqlite hoặc postgresql+psycopg://người_dùng@máy/tên_csdl"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from plan.events import EventKind
 from plan.ledger_tables import (
@@ -40,6 +40,8 @@ _STATUS, _ANSWER, _OUTCOME, _OPENED = (
 _EXECUTION = Stage.EXECUTION.value
 _BATCH = 5000
 
+EventRow = Mapping[str, Any] | RowMapping  # an event by column name: a dict, or a row read back
+
 
 class _States:
     """Rows of the state tables with events folded into them, in id order. `occurrences` and
@@ -52,7 +54,7 @@ class _States:
         self.notes: list[dict[str, Any]] = []
         self.days: Counter[tuple[str, dt.date]] = Counter()
 
-    def add(self, event: Mapping[str, Any]) -> None:
+    def add(self, event: EventRow) -> None:
         kind, stage, on = event["kind"], event["stage"], event["effective_date"]
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
         key = (event["plan_id"], event["item"], event["occurrence"])
@@ -106,7 +108,7 @@ def _iso_date(value: Any) -> Any:
     return _IRREGULAR
 
 
-def _push(row: dict[str, Any], name: str, event: Mapping[str, Any], **fields: Any) -> None:
+def _push(row: dict[str, Any], name: str, event: EventRow, **fields: Any) -> None:
     """The event becomes the group's latest; the latest becomes the one before."""
     for field in ("event", "on", *fields):
         row[f"{name}_previous_{field}"] = row[f"{name}_{field}"]

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plan.model import Stage
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class _UTCDateTime(sa.types.TypeDecorator):
@@ -121,7 +121,7 @@ _Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def _latest_columns(name: str, *fields: str) -> list[sa.Column]:
-    columns = []
+    columns: list[sa.Column] = []
     for which in (name, f"{name}_previous"):
         columns += [sa.Column(f"{which}_event", _Id, nullable=True), sa.Column(f"{which}_on", sa.Date, nullable=True)]
         columns += [sa.Column(f"{which}_{field}", sa.Text, nullable=True) for field in fields]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,17 +110,24 @@ def load_plan_text(text: str, source: str = "<plan>", rules=None) -> LoadResult:
         return LoadResult(source, None, _merge(problems, _locate_validation_errors(exc, data, positions, source)))
     located = list(dict.fromkeys(_locate(p, positions, source) for p in rules(plan)))
     located = _merge(problems, located)
-    located.sort(key=lambda p: (p.severity is not Severity.ERROR, p.location.line, p.location.column))
+    located.sort(key=lambda p: (p.severity is not Severity.ERROR, *_place(p)))
     return LoadResult(source, plan, located)
 
 
 def _merge(first: list[Problem], then: list[Problem]) -> list[Problem]:
     """Both lists by position; a later problem at the same place and field as an earlier one (the
     value of an unknown tag, read as empty) is a consequence of it and is left out."""
-    places = {(p.location.line, p.location.column, p.path) for p in first}
-    merged = first + [p for p in then if (p.location.line, p.location.column, p.path) not in places]
-    merged.sort(key=lambda p: (p.location.line, p.location.column))
+    places = {(*_place(p), p.path) for p in first}
+    merged = first + [p for p in then if (*_place(p), p.path) not in places]
+    merged.sort(key=_place)
     return merged
+
+
+def _place(problem: Problem) -> tuple[int, int]:
+    """The line and column of a problem; every problem here has been located in the file."""
+    if problem.location is None:
+        raise ValueError(f"vấn đề chưa được định vị trong tệp: {problem.render()}")
+    return problem.location.line, problem.location.column
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -176,7 +184,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
         return None, positions, [_error(source, line, column, "", message, expected)]
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         mark = getattr(exc, "mark", None) or getattr(exc, "position", None)
-        line, column = (mark.line + 1, mark.column + 1) if hasattr(mark, "line") else (1, 1)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None and hasattr(mark, "line") else (1, 1)
         message, expected = describe_yaml_error(exc)
         return None, positions, [_error(source, line, column, "", message, expected)]
     finally:
@@ -190,7 +198,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
         return None, positions, [_error(source, line, column, "", "các mức lồng nhau quá sâu", "một kế hoạch với vài mức thụt lề, ngoặc [ ] { } lồng nhau vừa phải")]
     except _TooManyValues as exc:
         line, column = exc.args[0]
-        return None, positions, [_error(source, line, column, "", f"tệp mở rộng ra hơn {len(text) + EXTRA_VALUES} giá trị (bí danh *alias lồng nhau?)", "một kế hoạch không dùng bí danh lồng nhau nhiều lần")]
+        message = f"tệp mở rộng ra hơn {len(text) + EXTRA_VALUES} giá trị (bí danh *alias lồng nhau?)"
+        return None, positions, [_error(source, line, column, "", message, "một kế hoạch không dùng bí danh lồng nhau nhiều lần")]
     return data, positions, problems
 
 
@@ -324,11 +333,11 @@ def _locate_validation_errors(exc: ValidationError, data: Any, positions: Positi
         if problem not in seen:
             seen.add(problem)
             problems.append(problem)
-    problems.sort(key=lambda p: (p.location.line, p.location.column))
+    problems.sort(key=_place)
     return problems
 
 
-def _data_path(err: dict, data: Any) -> tuple[Path_, bool]:
+def _data_path(err: Mapping[str, Any], data: Any) -> tuple[Path_, bool]:
     """The pydantic location mapped onto the document, dropping union tags pydantic inserts."""
     path: list[str | int] = []
     current = data

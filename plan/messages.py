@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -50,7 +51,7 @@ def describe_yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
     return f"lỗi cú pháp YAML ({problem})", "cú pháp YAML hợp lệ"
 
 
-def describe_validation_error(err: dict[str, Any]) -> tuple[str, str]:
+def describe_validation_error(err: Mapping[str, Any]) -> tuple[str, str]:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     loc = err["loc"]

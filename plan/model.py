@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -21,8 +21,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from plan.nfc import nfc
 
+from plan.nfc import nfc
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(nfc)]
 """Non-empty human text, stored in Unicode NFC (a user may paste decomposed Vietnamese)."""
@@ -234,7 +234,7 @@ class OnRequestWindow(PlanModel):
 
 
 Window = Annotated[
-    Union[ExactWindow, ExpectedWindow, AllYearWindow, OnRequestWindow],
+    ExactWindow | ExpectedWindow | AllYearWindow | OnRequestWindow,
     Field(discriminator="precision", description="Thời gian thực hiện và độ chính xác của nó"),
 ]
 
@@ -436,7 +436,8 @@ class Plan(PlanModel):
 
     def party_name(self, ref: str, *, short: bool = False) -> str:
         """The name of a unit, body, the directors or the department by id."""
-        for party in (*self.units, *self.bodies, self.directors, self.department):
+        parties: tuple[Unit | Body | Directors | Department, ...] = (*self.units, *self.bodies, self.directors, self.department)
+        for party in parties:
             if party.id == ref:
                 return (getattr(party, "short_name", None) if short else None) or party.name
         raise KeyError(ref)

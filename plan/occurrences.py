@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from plan.events import MAIN, Event, EventKind
+from plan.events import MAIN, Event, EventKind, NewEvent
 from plan.model import Item, ItemKind, Plan
 from plan.schedule import item_span
 
@@ -32,7 +32,7 @@ class Occurrence:
         return self.start, self.end
 
 
-def item_occurrences(plan: Plan, item: Item, events: Iterable[Event], as_of: dt.date) -> list[Occurrence]:
+def item_occurrences(plan: Plan, item: Item, events: Iterable[Event | NewEvent], as_of: dt.date) -> list[Occurrence]:
     """Every occurrence of the item known on `as_of`, in date order (main first on ties)."""
     found: list[Occurrence] = []
     span = item_span(plan, item)

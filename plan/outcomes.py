@@ -8,12 +8,14 @@ import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from plan.model import Item, Plan, Stage, Text
 
 Result = Literal["done", "blocked", "skipped"]
+_DONE: Result = "done"
 RESULT_FIELD = Field(
-    "done",
+    _DONE,
     title="Kết quả",
     description="done: hoàn thành; blocked: vướng mắc (ghi rõ lý do); skipped: không thực hiện (ghi rõ lý do)",
 )
@@ -129,13 +131,15 @@ def validate_outcome(model: type[Outcome], data: dict[str, Any]) -> tuple[BaseMo
         return None, problems
 
 
-def _describe(err: dict[str, Any], model: type[Outcome]) -> tuple[str, str]:
+def _describe(err: ErrorDetails, model: type[Outcome]) -> tuple[str, str]:
     from plan.messages import describe_validation_error
 
     if err["type"] == "extra_forbidden":
         allowed = sorted(model.model_fields)
         if "indicators" in model.model_fields and len(err["loc"]) > 1:
-            allowed = sorted(model.model_fields["indicators"].annotation.model_fields)
+            indicators = model.model_fields["indicators"].annotation  # the execution form's indicator model
+            if isinstance(indicators, type) and issubclass(indicators, BaseModel):
+                allowed = sorted(indicators.model_fields)
         return f"trường «{err['loc'][-1]}» không có trong mẫu", "một trong: " + ", ".join(allowed)
     if err["type"] == "missing":
         return f"thiếu trường bắt buộc «{err['loc'][-1]}»", ""

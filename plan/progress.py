@@ -4,7 +4,7 @@ flows record next, and each item's RAG status (on track, at risk, off track, don
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -66,16 +66,23 @@ class OccurrenceState:
     def apply(self, event: Event | NewEvent) -> None:
         stage = Stage(event.stage) if event.stage else None
         if event.kind == EventKind.STAGE_STATUS and stage is not None:
-            self.stages[stage] = StageStatus(event.status)
+            self.stages[stage] = StageStatus(_status_of(event))
             self.stage_changes[stage] = self.stage_changes.get(stage, 0) + 1
             self.stage_dates[stage] = event.effective_date
         elif event.kind == EventKind.COUNTERPART_STATUS and event.counterpart:
-            self.counterparts[event.counterpart] = CoordinationStatus(event.status)
+            self.counterparts[event.counterpart] = CoordinationStatus(_status_of(event))
             self.counterpart_changes[event.counterpart] = self.counterpart_changes.get(event.counterpart, 0) + 1
         elif event.kind == EventKind.OUTCOME and stage is not None:
             self.outcomes.setdefault(stage, []).append(event)
         elif event.kind == EventKind.OVERDUE and stage is not None:
             self.overdue_flagged.add(stage)
+
+
+def _status_of(event: Event | NewEvent) -> str:
+    """The status a status event sets (every stage and counterpart status event has one)."""
+    if event.status is None:
+        raise ValueError(f"sự kiện {event.key} ({event.kind}) không có trạng thái")
+    return event.status
 
 
 def fold(events: Iterable[Event | NewEvent]) -> dict[tuple[str, str], OccurrenceState]:
@@ -102,6 +109,8 @@ def stage_windows(plan: Plan, item: Item, occurrence: Occurrence, calendar: Work
     first day and reporting on its last. A stage never opens after it is due.
     """
     dues = stage_due_dates(plan, item, calendar=calendar, occurrence=None if occurrence.is_main else occurrence.span)
+    if dues is None:  # cannot happen: an item without dates has no main occurrence, and the others have their span
+        raise ValueError(f"nội dung {item.id}: đợt {occurrence.id} không có thời hạn")
     opens = {
         Stage.PREPARATION: occurrence.known_since,
         Stage.COORDINATION: occurrence.known_since,
@@ -279,11 +288,11 @@ def outcome_events(
         if all(state.counterpart(c) in ANSWERED for c in occurrence.counterparts) and state.stage(stage) not in TERMINAL_STAGE:
             step(EventKind.STAGE_STATUS, StageStatus.DONE, state.stage(stage), state.stage_changes.get(stage, 0))
     else:
-        target = StageStatus(outcome.get("result", StageStatus.DONE.value))
-        current = state.stage(stage)
-        if current in TERMINAL_STAGE and target != current:
-            check_transition(current, target)
-        step(EventKind.STAGE_STATUS, target, current, state.stage_changes.get(stage, 0))
+        stage_target = StageStatus(outcome.get("result", StageStatus.DONE.value))
+        stage_current = state.stage(stage)
+        if stage_current in TERMINAL_STAGE and stage_target != stage_current:
+            check_transition(stage_current, stage_target)
+        step(EventKind.STAGE_STATUS, stage_target, stage_current, state.stage_changes.get(stage, 0))
     return events
 
 
@@ -375,7 +384,7 @@ class ItemStatus:
 
 
 def item_status(
-    plan: Plan, item: Item, events: list[Event], as_of: dt.date, calendar: WorkingCalendar | None = None
+    plan: Plan, item: Item, events: Sequence[Event | NewEvent], as_of: dt.date, calendar: WorkingCalendar | None = None
 ) -> ItemStatus:
     """Where an item stands on `as_of`: every known occurrence's stages, indicators and its RAG."""
     calendar = calendar or working_calendar(plan)

@@ -7,6 +7,7 @@ transaction, or raises `InputError` with every problem in the user's terms (noth
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from plan.events import Event, EventKind, NewEvent
@@ -47,7 +48,7 @@ def find_stage(name: str) -> Stage:
         raise InputError([f"bước: không có bước «{name}» — cần: preparation, coordination, execution hoặc reporting"]) from None
 
 
-def find_occurrence(plan: Plan, item: Item, events: list[Event], occurrence: str | None, as_of: dt.date) -> Occurrence:
+def find_occurrence(plan: Plan, item: Item, events: Sequence[Event | NewEvent], occurrence: str | None, as_of: dt.date) -> Occurrence:
     known = item_occurrences(plan, item, events, as_of)
     if occurrence is None:
         if len(known) == 1:
@@ -70,7 +71,7 @@ def outcome_record(
     item: Item,
     stage: Stage,
     data: dict[str, Any],
-    events: list[Event],
+    events: Sequence[Event | NewEvent],
     *,
     on: dt.date,
     actor: str,
@@ -90,7 +91,7 @@ def outcome_record(
     elif counterpart:
         raise InputError([f"counterpart: chỉ dùng cho bước coordination, không dùng cho bước {stage.value}"])
     outcome, problems = validate_outcome(outcome_model(plan, item, stage), data)
-    if problems:
+    if outcome is None:  # refused: the problems say why
         raise InputError(problems)
     state = fold(e for e in events if e.item == item.id).get((item.id, target.id), OccurrenceState())
     try:

@@ -41,13 +41,16 @@ def _choices(ids: set[str], limit: int = 8) -> str:
     return ", ".join(shown[:limit]) + more if shown else "(danh sách đang trống)"
 
 
+_PathAndId = tuple[tuple[str | int, ...], str]  # where an id is declared (a path in the plan), and the id
+
+
 def _unique_ids(plan: Plan) -> Iterator[Problem]:
     # Units, bodies, the directors and the department share one namespace: a lead may be any of them.
     seen: dict[str, tuple] = {}
-    parties = [(("department", "id"), plan.department.id), (("directors", "id"), plan.directors.id)]
+    parties: list[_PathAndId] = [(("department", "id"), plan.department.id), (("directors", "id"), plan.directors.id)]
     parties += [(("units", i, "id"), u.id) for i, u in enumerate(plan.units)]
     parties += [(("bodies", i, "id"), b.id) for i, b in enumerate(plan.bodies)]
-    groups = {
+    groups: dict[str, list[_PathAndId]] = {
         "đơn vị/cơ quan": parties,
         "nội dung": [(("items", i, "id"), it.id) for i, it in enumerate(plan.items)],
         "đối tác": [(("counterparts", i, "id"), c.id) for i, c in enumerate(plan.counterparts)],
@@ -135,12 +138,12 @@ def _leads(plan: Plan) -> Iterator[Problem]:
             if duty.role is not Role.LEAD:
                 continue
             for j, item_id in enumerate(_duty_items(plan, duty)):
-                item = first.get(item_id)
-                if item is not None and item.lead in parties and item.lead != unit.id:
+                claimed = first.get(item_id)
+                if claimed is not None and claimed.lead in parties and claimed.lead != unit.id:
                     yield at(
                         E,
                         ("units", u, "duties", d, "items", j) if not duty.all_items else ("units", u, "duties", d, "all_items"),
-                        f"hai đơn vị chủ trì nội dung {item.number}: «{item.lead}» (theo items) và «{unit.id}» (theo nhiệm vụ này)",
+                        f"hai đơn vị chủ trì nội dung {claimed.number}: «{claimed.lead}» (theo items) và «{unit.id}» (theo nhiệm vụ này)",
                         "mỗi nội dung đúng một đơn vị chủ trì",
                     )
 
@@ -160,7 +163,12 @@ def _duties_agree(plan: Plan) -> Iterator[Problem]:
                 if unit.id not in listed and unit.id != item.lead:
                     field = "coordinating" if duty.role is Role.COORDINATE else "supporting"
                     path = ("units", u, "duties", d, "all_items" if duty.all_items else "items") + (() if duty.all_items else (j,))
-                    yield at(E, path, f"nhiệm vụ ghi «{unit.id}» {duty.role.value} nội dung {item.number} nhưng items[{_position(plan, item)}].{field} không có đơn vị này", f"thêm «{unit.id}» vào {field} của nội dung {item.number}, hoặc sửa nhiệm vụ")
+                    yield at(
+                        E,
+                        path,
+                        f"nhiệm vụ ghi «{unit.id}» {duty.role.value} nội dung {item.number} nhưng items[{_position(plan, item)}].{field} không có đơn vị này",
+                        f"thêm «{unit.id}» vào {field} của nội dung {item.number}, hoặc sửa nhiệm vụ",
+                    )
     for i, item in enumerate(plan.items):
         expectations = [(item.lead, Role.LEAD, "lead")] if item.lead in {u.id for u in plan.units} else []
         expectations += [(c, Role.COORDINATE, "coordinating") for c in item.coordinating]
@@ -192,7 +200,12 @@ def _kinds_and_windows(plan: Plan) -> Iterator[Problem]:
         if end < year_start or start > year_end:
             yield at(E, ("items", i, "window"), f"thời gian {start:%d/%m/%Y}–{end:%d/%m/%Y} nằm ngoài năm kế hoạch {plan.year}", f"trong hoặc giao với năm {plan.year}")
         elif end < plan.document.issued_on:
-            yield at(W, ("items", i, "window", "end"), f"nội dung {item.number} đã kết thúc ({end:%d/%m/%Y}) trước ngày ban hành kế hoạch ({plan.document.issued_on:%d/%m/%Y})", "ghi nhận kết quả đã thực hiện, không cần lập lịch")
+            yield at(
+                W,
+                ("items", i, "window", "end"),
+                f"nội dung {item.number} đã kết thúc ({end:%d/%m/%Y}) trước ngày ban hành kế hoạch ({plan.document.issued_on:%d/%m/%Y})",
+                "ghi nhận kết quả đã thực hiện, không cần lập lịch",
+            )
 
 
 def _stage_order(plan: Plan) -> Iterator[Problem]:
@@ -217,14 +230,20 @@ def _stage_order(plan: Plan) -> Iterator[Problem]:
             checks.append(((issued, issued), True))  # one occurrence on a single day
         for (start, end), occurrence in checks:
             anchors = {Anchor.START: start, Anchor.END: end, Anchor.ISSUED: issued}
-            offsets = {s: plan.offset(item, s, occurrence=occurrence) for s in Stage}
-            gaps = [s for s in Stage if offsets[s] is None]
+            found = {s: plan.offset(item, s, occurrence=occurrence) for s in Stage}
+            gaps = [s for s in Stage if found[s] is None]
             for stage in gaps:
                 if ("missing", i, stage) not in reported:
                     reported.add(("missing", i, stage))
-                    yield at(E, ("items", i), f"các đợt của nội dung {item.number}: bước «{stage.value}» không có thời hạn", f"khai báo stage_defaults.{stage.value} hoặc items[{i}].occurrence_stages.{stage.value}")
+                    yield at(
+                        E,
+                        ("items", i),
+                        f"các đợt của nội dung {item.number}: bước «{stage.value}» không có thời hạn",
+                        f"khai báo stage_defaults.{stage.value} hoặc items[{i}].occurrence_stages.{stage.value}",
+                    )
             if gaps:
                 continue
+            offsets = {s: o for s, o in found.items() if o is not None}  # all of them: no gaps
             ordered = list(Stage)
             for before, after in zip(ordered, ordered[1:]):
                 o1, o2 = offsets[before], offsets[after]
@@ -235,6 +254,7 @@ def _stage_order(plan: Plan) -> Iterator[Problem]:
                 d1, d2 = calendar.add_working_days(a1, o1.working_days), calendar.add_working_days(a2, o2.working_days)
                 if d2 >= d1:
                     continue
+                field: tuple[str | int, ...]
                 if occurrence and item.occurrence_stages is not None and item.occurrence_stages.get(after) is not None:
                     field = ("items", i, "occurrence_stages", after.value)
                 elif item.stages.get(after) is not None and not (occurrence and item.kind is not ItemKind.ON_REQUEST):

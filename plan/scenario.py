@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
 
@@ -69,7 +70,7 @@ def _entry_kind(value: Any) -> str:
 
 
 Entry = Annotated[
-    Union[Annotated[OutcomeEntry, Tag(_OUTCOME_TAG)], Annotated[RequestEntry, Tag(_REQUEST_TAG)]], Discriminator(_entry_kind)
+    Annotated[OutcomeEntry, Tag(_OUTCOME_TAG)] | Annotated[RequestEntry, Tag(_REQUEST_TAG)], Discriminator(_entry_kind)
 ]
 
 
@@ -104,7 +105,8 @@ def _unknown_keys_in_scenario_terms(exc: ValidationError, problems: list[Problem
         if err["type"] != "extra_forbidden":
             continue
         loc = err["loc"]
-        model = {_OUTCOME_TAG: OutcomeEntry, _REQUEST_TAG: RequestEntry}.get(loc[-2], Scenario) if len(loc) > 1 else Scenario
+        entry_models: dict[str | int, type[BaseModel]] = {_OUTCOME_TAG: OutcomeEntry, _REQUEST_TAG: RequestEntry}
+        model = entry_models.get(loc[-2], Scenario) if len(loc) > 1 else Scenario
         path = format_path([part for part in loc if part not in (_OUTCOME_TAG, _REQUEST_TAG)])
         allowed[path] = (str(loc[-1]), sorted(model.model_fields))
     reworded = []
@@ -142,7 +144,8 @@ def scenario_events(
                 item = find_item(plan, entry.item)
                 stage = find_stage(entry.stage)
                 produced = []
-                for occurrence in entry.occurrences or [entry.occurrence]:
+                occurrences: Sequence[str | None] = entry.occurrences or [entry.occurrence]
+                for occurrence in occurrences:
                     _, events = outcome_record(
                         plan, item, stage, entry.set, [*known, *produced], on=entry.on, actor=who, occurrence=occurrence, counterpart=entry.counterpart
                     )

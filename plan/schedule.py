@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from plan.calendar import WorkingCalendar
-from plan.model import Anchor, Item, Plan, Precision, Stage
+from plan.model import AllYearWindow, Anchor, Item, OnRequestWindow, Plan, Stage
 
 
 def working_calendar(plan: Plan) -> WorkingCalendar:
@@ -21,9 +21,9 @@ def working_calendar(plan: Plan) -> WorkingCalendar:
 def item_span(plan: Plan, item: Item) -> tuple[dt.date, dt.date] | None:
     """First and last day of an item's window; None for items that only happen on request."""
     window = item.window
-    if window.precision == Precision.ALL_YEAR:
+    if isinstance(window, AllYearWindow):
         return dt.date(plan.year, 1, 1), dt.date(plan.year, 12, 31)
-    if window.precision == Precision.ON_REQUEST:
+    if isinstance(window, OnRequestWindow):
         return None
     return window.start, window.end
 

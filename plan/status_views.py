@@ -13,7 +13,7 @@ RAG_MARKS = {"done": "✅", "on_track": "🟢", "at_risk": "🟠", "off_track": 
 
 
 def status_rows(plan: Plan, statuses: list[ItemStatus]) -> list[dict[str, str | int]]:
-    rows = []
+    rows: list[dict[str, str | int]] = []
     for status in statuses:
         item = status.item
         counts = status.counts
@@ -66,6 +66,6 @@ def _late(view) -> str:
     return f"{STAGE_LABELS[view.stage]}{where} ({view.working_days_late} ngày)"
 
 
-def _cell(text: str) -> str:
+def _cell(text: str | int) -> str:
     """Text from people (titles, notes) cannot break the markdown table."""
     return str(text).replace("|", "\\|").replace("\n", " ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from plan.model import Item, Plan, Precision
+from plan.model import AllYearWindow, ExpectedWindow, Item, OnRequestWindow, Plan
 
 
 def short_date(d: dt.date) -> str:
@@ -25,12 +25,12 @@ def place_and_date(place: str, d: dt.date) -> str:
 
 def window_text(plan: Plan, item: Item) -> str:
     window = item.window
-    if window.precision == Precision.ALL_YEAR:
+    if isinstance(window, AllYearWindow):
         return window.wording or f"cả năm {plan.year}"
-    if window.precision == Precision.ON_REQUEST:
+    if isinstance(window, OnRequestWindow):
         return window.wording or "theo yêu cầu"
     span = short_date(window.start) if window.start == window.end else f"{window.start:%d/%m}–{short_date(window.end)}"
-    if window.precision == Precision.EXPECTED:
+    if isinstance(window, ExpectedWindow):
         return f"{window.wording} ({span}, tạm tính)"
     return span
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from plan.calendar import PeriodKind, ReportingPeriod, WorkingCalendar, periods_in_year
+
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR_PY = ROOT / "plan" / "calendar.py"
-
-from plan.calendar import PeriodKind, ReportingPeriod, WorkingCalendar, periods_in_year
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from plan.ledger import SCHEMA_VERSION, Ledger, LedgerError
 from plan.model import Stage
 
 ROOT = Path(__file__).resolve().parents[2]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ICT = dt.timezone(dt.timedelta(hours=7), "ICT")
 POSTGRES_URL = os.environ.get("KEHOACH_TEST_POSTGRES_URL", "").strip()
 REF = PlanRef("hanoi-svhtt-ttdn-2023", "0123456789abcdef")

@@ -22,12 +22,13 @@ from plan.recording import request_record
 
 D = dt.date
 EU = "phai-doan-eu"
+YEAR_END = D(2023, 12, 31)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _main(plan, number: int, as_of: D = D(2023, 12, 31)) -> Occurrence:
+def _main(plan, number: int, as_of: D = YEAR_END) -> Occurrence:
     item = plan.item(number)
     return next(o for o in item_occurrences(plan, item, [], as_of) if o.is_main)
 
@@ -276,7 +277,7 @@ def test_answers_recorded_by_people_finish_the_stage_at_the_stage_level_step(pla
     occurrence = _main(plan, 9)
     on = D(2023, 10, 10)
     events = [_status("giao-luu-van-hoa-quoc-te", Stage.COORDINATION, StageStatus.IN_PROGRESS, on)]
-    for n, counterpart in enumerate(occurrence.counterparts):
+    for counterpart in occurrence.counterparts:
         answer = CoordinationStatus.DECLINED if counterpart == "dsq-canada" else CoordinationStatus.CONFIRMED
         events += [
             _answer("giao-luu-van-hoa-quoc-te", counterpart, CoordinationStatus.INVITED, on, n=0),
