@@ -12,7 +12,7 @@ from notifications.mail import Address, Mail, MailKind, mail_key
 from notifications.render import render_html, render_text
 from plan.calendar import WorkingCalendar
 from plan.events import CoordinationStatus
-from plan.model import STAGE_LABELS, Counterpart, CounterpartKind, Item, Plan, Precision, Role, Stage, Unit
+from plan.model import STAGE_LABELS, Counterpart, CounterpartKind, Item, Plan, Role, Stage, Unit
 from plan.progress import ItemStatus, StageView
 from plan.schedule import working_calendar
 from plan.text import short_date
@@ -115,7 +115,7 @@ def invitation_mail(plan: Plan, item: Item, view: StageView, counterpart: Counte
         "counterpart": counterpart,
         "title": title,
         "bilingual": bilingual,
-        "expected": view.occurrence.is_main and item.window.precision == Precision.EXPECTED,
+        "expected": view.occurrence.is_main and item.window.precision == "expected",
         "reply_by": view.due if view.due >= as_of else None,
         "contact_units": contact_units,
         "as_of": as_of,

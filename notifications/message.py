@@ -16,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import email
 from email.header import Header
+from email.message import Message
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import cast
 
 import yagmail
 
@@ -27,6 +29,18 @@ from notifications.sending import DeliveryError
 
 # Mail headers carry Hanoi time (Vietnam keeps no daylight saving time).
 _HANOI = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
+_UNEXPECTED_SHAPE = "yagmail built a message of an unexpected shape"  # a yagmail upgrade
+
+
+def _parts(message: Message) -> list[Message]:
+    """The parts of a multipart message: get_payload's own list, so that a part set in it replaces
+    the message's (get_payload is typed for every kind of message: a string, a list, bytes)."""
+    payload = message.get_payload()
+    if not message.is_multipart() or not isinstance(payload, list) or not all(isinstance(p, Message) for p in payload):
+        raise RuntimeError(_UNEXPECTED_SHAPE)
+    return cast(list[Message], payload)
 
 
 def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
@@ -72,14 +86,15 @@ def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
         msg.replace_header("Cc", _address_list(mail.cc))
 
     # yagmail's tree: mixed[alternative[text/plain, related[text/html]], attachments…]
-    alternative = msg.get_payload()[0]
-    related = alternative.get_payload()[1] if alternative.is_multipart() else None
+    parts = _parts(msg)
+    alternative = parts[0]
+    related = _parts(alternative)[1] if alternative.is_multipart() else None
     if related is None or alternative.get_content_type() != "multipart/alternative" or related.get_content_type() != "multipart/related":
-        raise RuntimeError("yagmail built a message of an unexpected shape")  # a yagmail upgrade
-    alternative.get_payload()[0] = MIMEText(mail.text, "plain", "utf-8")
-    related.get_payload()[0] = MIMEText(mail.html, "html", "utf-8")
+        raise RuntimeError(_UNEXPECTED_SHAPE)
+    _parts(alternative)[0] = MIMEText(mail.text, "plain", "utf-8")
+    _parts(related)[0] = MIMEText(mail.html, "html", "utf-8")
 
-    for part in msg.get_payload()[1:]:
+    for part in parts[1:]:
         if part.get("Content-Disposition") is None:
             filename = part.get_filename()
             if filename:

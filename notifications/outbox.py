@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -26,13 +26,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.mail import Address, Mail, MailKind
 from notifications.sending import DeliveryError, Transport
-from plan.nfc import nfc
 from plan.ledger import Ledger
 from plan.ledger_tables import outbox_table
+from plan.nfc import nfc
 
 log = logging.getLogger(__name__)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # A claim older than this is taken for a crash mid-send (an SMTP send gives up long before).
 STALE_CLAIM = dt.timedelta(minutes=15)
@@ -45,7 +45,8 @@ BACKOFF = (
 )
 
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Typed as the dialects' own INSERTs (each has ON CONFLICT), not the common base (which has not).
+_INSERTS: dict[str, Callable[[sa.Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class OutboxStatus(StrEnum):

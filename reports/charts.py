@@ -8,6 +8,7 @@ import functools
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -15,9 +16,10 @@ matplotlib.use("Agg")  # before any pyplot import: no display, no GUI toolkit, s
 
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (no pyplot: no global figure state)
-from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from plan.calendar import WorkingCalendar  # noqa: E402
 from plan.model import Item, ItemKind, Stage  # noqa: E402
@@ -84,9 +86,10 @@ def _label(number: int, title: str, width: int = 34) -> str:
     return textwrap.shorten(f"{number}. {clean_text(title)}", width=width, placeholder="…")
 
 
-def _stage_states(data: ReportData) -> dict[tuple[int, str], list[tuple[str, dt.date]]]:
-    """Per (item, occurrence) the overdue stages and their due dates, from the late table."""
-    late: dict[tuple[int, str], list[tuple[str, dt.date]]] = {}
+def _stage_states(data: ReportData) -> dict[tuple[int, str], list[tuple[str, dt.date | None]]]:
+    """Per (item, occurrence) the overdue stages and their due dates, from the late table (None: no date;
+    such a stage gets no point on the chart)."""
+    late: dict[tuple[int, str], list[tuple[str, dt.date | None]]] = {}
     for row in data.late.to_dict("records") if len(data.late) else []:
         key = (int(row["item_number"]), clean_text(row["occurrence"]) or "main")
         late.setdefault(key, []).append((clean_text(row["stage"]), as_date(row["due"])))
@@ -98,7 +101,7 @@ def stage_bars(
     item: Item,
     *,
     calendar: WorkingCalendar | None = None,
-    late: dict[tuple[int, str], list[tuple[str, dt.date]]] | None = None,
+    late: dict[tuple[int, str], list[tuple[str, dt.date | None]]] | None = None,
 ) -> list[tuple[Stage, dt.date, dt.date, str]]:
     """The item's own stages as (stage, start, due, state) bars, each from the previous stage's due date.
 
@@ -112,7 +115,7 @@ def stage_bars(
         return []
     late = _stage_states(data) if late is None else late
     overdue = {stage for stage, _ in late.get((item.number, "main"), [])}
-    row = next((r for r in data.items.to_dict("records") if int(r["number"]) == item.number), {}) if len(data.items) else {}
+    row: dict[str, Any] = next((r for r in data.items.to_dict("records") if int(r["number"]) == item.number), {}) if len(data.items) else {}
     span = item_span(plan, item)
     previous = min(dues[Stage.PREPARATION] - dt.timedelta(days=14), span[0] if span else dues[Stage.PREPARATION])
     if item.window.precision == "all_year" and span:
@@ -220,7 +223,7 @@ def gantt_chart(data: ReportData, path: Path) -> Path:
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.set_title(f"Tiến độ các nội dung của Kế hoạch (kỳ báo cáo: {data.period.label})", loc="left")
-        handles = [Patch(facecolor=STAGE_COLOURS[s], label=f"Bước {s.lower()}") for s in STAGE_COLOURS]
+        handles: list[Artist] = [Patch(facecolor=STAGE_COLOURS[s], label=f"Bước {s.lower()}") for s in STAGE_COLOURS]
         handles += [
             Patch(facecolor="none", edgecolor="#546e7a", label="Thời gian thực hiện"),
             Patch(facecolor="#fff8e1", label="Thời gian chốt số liệu"),

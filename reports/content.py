@@ -16,12 +16,12 @@ from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
 from reports.narrative import (
     Narrative,
     agency_symbol,
-    as_date,
     build_narrative,
     clean_text,
     item_numbers,
     number_text,
     occurrence_label,
+    required_date,
 )
 
 REPORT_TYPE = "BÁO CÁO"
@@ -107,7 +107,7 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
                 [
                     f"{n(r['item_number'])}. {clean_text(r['short_title'])}" + (f" ({where})" if where else ""),
                     clean_text(r["stage_label"]),
-                    short_date(as_date(r["due"])),
+                    short_date(required_date(r["due"])),
                     n(r["working_days_late"]),
                     clean_text(r["lead"]),
                     clean_text(r["reason"]) or "Chưa báo cáo",

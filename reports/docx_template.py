@@ -252,7 +252,7 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
     if first_body.tag == qn("w:p") and not "".join(first_body.itertext()):
         doc.element.body.remove(first_body)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(path)
+    doc.save(str(path))  # python-docx is typed for str paths and streams
     return path
 
 

@@ -165,7 +165,7 @@ _OCCURRENCE_NUMBERS = [*(s.value for s in STAGES), "opened", "start", "end", "ou
 
 def _nulls(numbers: pd.DataFrame) -> np.ndarray:
     """The rows with a NULL among the numbers (columns still of objects)."""
-    if (numbers.dtypes != object).all():
+    if (numbers.dtypes != np.dtype(object)).all():
         return np.zeros(len(numbers), dtype=bool)
     return numbers.isna().any(axis=1).to_numpy()
 
@@ -218,6 +218,7 @@ def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
     is_answer = t.c.kind == EventKind.COUNTERPART_STATUS.value
     is_outcome = t.c.kind == EventKind.OUTCOME.value
     is_opened = t.c.kind == EventKind.OCCURRENCE_OPENED.value
+    chunks: list[sa.ColumnElement[bool]]
     if keys is None:
         # On SQLite a plain scan and a sort beat walking the (plan, item, occurrence) index, whose rows
         # lie all over the table: `+plan_id` keeps the planner off it.
@@ -237,7 +238,12 @@ def _from_events(conn: Connection, plan_id: str, as_of: dt.date, in_period: tupl
                 t.c.item,
                 t.c.occurrence,
                 counterpart,
-                *(sa.func.coalesce(sa.func.max(sa.case((t.c.stage == s.value, packed_event(conn.dialect.name, t.c.id, t.c.status, t.c.effective_date, answer=is_answer)))), -1).label(s.value) for s in STAGES),
+                *(
+                    sa.func.coalesce(
+                        sa.func.max(sa.case((t.c.stage == s.value, packed_event(conn.dialect.name, t.c.id, t.c.status, t.c.effective_date, answer=is_answer)))), -1
+                    ).label(s.value)
+                    for s in STAGES
+                ),
             )
             .where(known, sa.or_(t.c.kind == EventKind.STAGE_STATUS.value, sa.and_(is_answer, t.c.counterpart.is_not(None))))
             .group_by(t.c.item, t.c.occurrence, counterpart)
@@ -301,7 +307,8 @@ def _count_from_events(conn: Connection, plan_id: str, in_period: tuple[dt.date,
 
 def status_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
     """The reason recorded with some status events (late blocked stages with no note: a handful)."""
-    t, found = events_table, {}
+    t = events_table
+    found: dict[int, str] = {}
     for begin in range(0, len(ids), 500):
         query = sa.select(t.c.id, t.c.payload["reason"].as_string()).where(t.c.id.in_(ids[begin : begin + 500]))
         found.update((int(i), r) for i, r in conn.execute(query) if r)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from plan.calendar import PeriodKind, ReportingPeriod, periods_in_year
-from plan.model import ItemKind, Plan, Stage, STAGE_LABELS
+from plan.model import STAGE_LABELS, ItemKind, Plan, Stage
 from plan.schedule import stage_due_dates, working_calendar
 from plan.text import long_date, short_date
 from reports.data import ReportData
@@ -59,6 +59,14 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def required_date(value: Any) -> dt.date:
+    """`as_date` of a cell that always holds a date (`late.due`, `notes.date`); TypeError without one."""
+    date = as_date(value)
+    if date is None:
+        raise TypeError(f"a date was expected, not {value!r}")
+    return date
 
 
 def item_numbers(value: Any) -> list[int]:
@@ -198,7 +206,7 @@ def _item_sections(data: ReportData) -> Iterable[ItemSection]:
             text = clean_text(note["text"])
             if not text:
                 continue
-            when = as_date(note["date"])
+            when = required_date(note["date"])
             stage = clean_text(note["stage_label"])
             lines.append(f"- Ngày {short_date(when)}" + (f" (bước {stage.lower()})" if stage else "") + f": {text.rstrip('.')}.")
         if indicators:
@@ -264,7 +272,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
             stages = "; ".join(
                 f"{clean_text(r['stage_label']).lower()}"
                 + (f" {occurrence_label(r['occurrence'])}" if occurrence_label(r["occurrence"]) else "")
-                + f" (hạn {short_date(as_date(r['due']))}, chậm {r['working_days_late']} ngày làm việc)"
+                + f" (hạn {short_date(required_date(r['due']))}, chậm {r['working_days_late']} ngày làm việc)"
                 for r in rows[:LATE_LISTED]
             )
             if len(rows) > LATE_LISTED:  # a monthly item can pile up many: the annex lists them all

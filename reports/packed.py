@@ -34,7 +34,7 @@ DAY0 = EPOCH.toordinal() - 1  # ordinal = day number + DAY0
 def packed_event(dialect: str, event, status, on, *, answer) -> Any:
     """An event packed into one integer (see ID_SHIFT). Only finished stages and answers (`answer`:
     True, or a condition) need their day."""
-    day = sa.func.coalesce(day_number(dialect, on), 0)
+    day: sa.ColumnElement[Any] = sa.func.coalesce(day_number(dialect, on), 0)
     finished = status.in_([StageStatus.DONE.value, StageStatus.SKIPPED.value])
     if answer is not True:
         day = sa.case((finished if answer is False else sa.or_(answer, finished), day), else_=0)

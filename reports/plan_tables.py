@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from plan.events import MAIN
-from plan.model import Anchor, ItemKind, Plan, Stage
+from plan.model import Anchor, Body, Department, Directors, ItemKind, Plan, Stage, Unit
 from plan.occurrences import item_occurrences
 from plan.schedule import item_span
 from plan.text import window_text
@@ -29,7 +29,8 @@ class PlanTables:
 
 
 def plan_tables(plan: Plan, as_of: dt.date) -> PlanTables:
-    names = {p.id: (getattr(p, "short_name", None) or p.name) for p in (*plan.units, *plan.bodies, plan.directors, plan.department)}
+    named: tuple[Unit | Body | Directors | Department, ...] = (*plan.units, *plan.bodies, plan.directors, plan.department)
+    names = {p.id: (getattr(p, "short_name", None) or p.name) for p in named}
     rows, occurrences = [], []
     months: dict[tuple[dt.date, dt.date], list] = {}  # monthly items with the same window share their months
     for position, item in enumerate(plan.items):

@@ -55,13 +55,13 @@ def read_columns(conn: Connection, query: Columnar, values: dict[str, Any]) -> p
         if column.name in query.numbers:
             array = np.fromstring(text or "", dtype=np.int64, sep=",")
             if (array == _NULL).any():  # NULL: the numbers stay objects, None among them
-                array = np.where(array == _NULL, None, array.astype(object))
+                array = np.where(array == _NULL, None, array.astype(object))  # type: ignore[call-overload]  # numpy's stubs take no None, which object arrays hold
         elif column.name in query.json_values:
             array = _objects(json.loads(f"[{text or ''}]"))
         else:
             array = np.array(text.split(_SEPARATOR) if count else [], dtype=object)
             if column.name in query.nullable:
-                array[array == ""] = None
+                array[array == ""] = None  # type: ignore[call-overload]  # numpy's stubs take no None, which object arrays hold
         if len(array) != count:
             frame = read_frame(conn, query.rows, query.numbers, json_values=query.json_values, values=values)
             for name in query.nullable:

@@ -18,7 +18,7 @@ import pandas as pd
 from plan.calendar import ReportingPeriod
 from plan.events import ANSWERED, MAIN, CoordinationStatus, StageStatus
 from plan.model import STAGE_LABELS, CounterpartKind, Plan, Stage
-from plan.progress import RAG_LABELS, RAG_ORDER, Rag
+from plan.progress import RAG_LABELS, RAG_ORDER
 from plan.schedule import working_calendar
 from reports.data import (
     COUNTERPART_COLUMNS,
@@ -287,11 +287,11 @@ def _indicators(plan: Plan, items: pd.DataFrame, given: list, item: np.ndarray) 
     values = _indicator_values(given, [i.id for i in catalogue])
     counted = ~np.isnan(values)
     sums = np.zeros((len(items), len(catalogue)))
-    given = np.zeros((len(items), len(catalogue)), dtype=np.int64)
+    given_count = np.zeros((len(items), len(catalogue)), dtype=np.int64)  # per item and indicator
     for n in range(len(catalogue)):
         sums[:, n] = np.bincount(item[counted[:, n]], weights=values[counted[:, n], n], minlength=len(items))
-        given[:, n] = np.bincount(item[counted[:, n]], minlength=len(items))
-    row, column = np.nonzero(given)  # item order, then catalogue order
+        given_count[:, n] = np.bincount(item[counted[:, n]], minlength=len(items))
+    row, column = np.nonzero(given_count)  # item order, then catalogue order
     per_item = pd.DataFrame(
         {
             "item_number": items["number"].to_numpy()[row],
@@ -307,7 +307,7 @@ def _indicators(plan: Plan, items: pd.DataFrame, given: list, item: np.ndarray) 
             "label": pd.Series([i.label for i in catalogue], dtype=object),
             "unit": pd.Series([i.unit for i in catalogue], dtype=object),
             "value": sums.sum(axis=0).astype(np.int64),
-            "items": (given > 0).sum(axis=0).astype(np.int64),
+            "items": (given_count > 0).sum(axis=0).astype(np.int64),
         }
     )
     return per_item[INDICATOR_COLUMNS], totals[INDICATOR_TOTAL_COLUMNS]
@@ -366,7 +366,13 @@ def _counterparts(plan: Plan, items: pd.DataFrame, answers: pd.DataFrame, item: 
             "items": pd.Series([listed[n] for n in ranked], dtype=object),
         }
     )
-    for column, status in (("confirmed", CoordinationStatus.CONFIRMED), ("declined", CoordinationStatus.DECLINED), ("no_answer", CoordinationStatus.NO_ANSWER), ("awaiting", CoordinationStatus.INVITED)):
+    answer_columns = (
+        ("confirmed", CoordinationStatus.CONFIRMED),
+        ("declined", CoordinationStatus.DECLINED),
+        ("no_answer", CoordinationStatus.NO_ANSWER),
+        ("awaiting", CoordinationStatus.INVITED),
+    )
+    for column, status in answer_columns:
         result[column] = counts[ranked, ANSWERS.index(status)] if ranked else np.zeros(0, dtype=np.int64)
     return result[COUNTERPART_COLUMNS]
 

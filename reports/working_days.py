@@ -4,6 +4,7 @@ the ordinals back to `datetime.date` objects for result rows."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class WorkingDays:
         self.up_to = np.cumsum(working)  # working days up to each day of the span, itself included
         self.on = working.astype(np.int64)
 
-    def _position(self, ordinals: np.ndarray, side: str) -> np.ndarray:
+    def _position(self, ordinals: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
         """np.searchsorted(self.working, ordinals, side)."""
         at = ordinals - self.first
         if at.size and (at.min() < 0 or at.max() >= self.up_to.size):

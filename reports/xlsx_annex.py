@@ -66,7 +66,7 @@ def render_xlsx(data: ReportData, path: Path) -> Path:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for index, (column, header) in enumerate(spec.xlsx, 1):
+        for index, (_column, header) in enumerate(spec.xlsx, 1):
             longest = max([len(header)] + [len(str(c.value or "")) for c in sheet[get_column_letter(index)][1:]])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 8), 60)
         sheet.freeze_panes = "A2"

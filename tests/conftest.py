@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from notifications.settings import MailSettings
 from plan.load import DEFAULT_PLAN, load_plan
 
+
 @dataclass
 class Received:
     mail_from: str

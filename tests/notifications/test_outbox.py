@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from notifications.mail import Address
-from notifications.outbox import STALE_CLAIM, Outbox, backoff
 from notifications.maildir import MaildirTransport
+from notifications.outbox import STALE_CLAIM, Outbox, backoff
 from notifications.sending import DeliveryError
 from notifications.smtp import SmtpTransport
 from plan.ledger_tables import outbox_table
 
-T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 PLAN = "KH-2026"
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
-
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from jinja2 import UndefinedError

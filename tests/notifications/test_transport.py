@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from notifications.mail import Address
-from notifications.settings import MailSettings, MailSettingsError
 from notifications.maildir import MaildirTransport
 from notifications.message import build_message
 from notifications.sending import DeliveryError
+from notifications.settings import MailSettings, MailSettingsError
 from notifications.smtp import SmtpTransport
 from notifications.transport import transport_from_settings
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import subprocess
 import sys
 from collections import defaultdict
@@ -91,7 +92,10 @@ def fixture_amended(plan, database_url):
             ref,
             [
                 NewEvent(f"{base}/t/0", "dich-thuat-tin-bai", EventKind.STAGE_STATUS, "2023-12", "coordination", status="in_progress", effective_date=D(2023, 12, 4)),
-                NewEvent(f"{base}/t/1", "dich-thuat-tin-bai", EventKind.STAGE_STATUS, "2023-12", "coordination", status="blocked", payload={"reason": "Chưa có cộng tác viên dịch tiếng Hàn."}, effective_date=D(2023, 12, 5)),
+                NewEvent(
+                    f"{base}/t/1", "dich-thuat-tin-bai", EventKind.STAGE_STATUS, "2023-12", "coordination",
+                    status="blocked", payload={"reason": "Chưa có cộng tác viên dịch tiếng Hàn."}, effective_date=D(2023, 12, 5),
+                ),
             ],
         )
         yield ledger
@@ -235,7 +239,12 @@ def test_tables_have_the_contract_columns_and_categorical_statuses(plan, ledger)
     assert list(data.late["stage"].cat.categories) == ["preparation", "coordination", "execution", "reporting"]
     assert isinstance(data.notes["stage"].dtype, pd.CategoricalDtype)
     assert list(data.counterparts["kind"].cat.categories) == ["embassy", "delegation", "partner"]
-    for frame, columns in ((data.items, ["number", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]), (data.indicators, ["item_number", "value"]), (data.units, ["items_led", "items_coordinated", "stages_done", "stages_overdue"])):
+    integer_columns = (
+        (data.items, ["number", "occurrences", "stages_total", "stages_done", "stages_done_in_period", "stages_overdue"]),
+        (data.indicators, ["item_number", "value"]),
+        (data.units, ["items_led", "items_coordinated", "stages_done", "stages_overdue"]),
+    )
+    for frame, columns in integer_columns:
         for column in columns:
             assert pd.api.types.is_integer_dtype(frame[column]), column
     assert all(isinstance(d, dt.date) for d in [*data.late["due"], *data.notes["date"]])
@@ -496,7 +505,19 @@ def test_other_plans_events_are_left_out(plan, ledger, database_url):
         assert _records(getattr(both, name)) == _records(getattr(alone, name)), name
 
 
-def test_reports_never_import_prefect():
-    code = "import sys, reports.aggregate; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert done.stdout.strip() == "[]"
+def test_reports_and_notifications_never_import_prefect():
+    """Every module of `reports` and `notifications`, imported in a fresh interpreter, loads no Prefect
+    (directly or through what it imports)."""
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "import notifications, reports\n"
+        "names = [m.name for p in (reports, notifications) for m in pkgutil.walk_packages(p.__path__, p.__name__ + '.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps({'modules': names, 'prefect': sorted(m for m in sys.modules if m.split('.')[0] == 'prefect')}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert {"reports.aggregate", "reports.charts", "notifications.render", "notifications.outbox"} <= set(found["modules"])  # the walk found them
+    assert found["prefect"] == []

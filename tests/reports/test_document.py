@@ -21,6 +21,7 @@ from docx import Document
 from plan.calendar import ReportingPeriod
 from plan.load import load_plan
 from plan.model import Plan, Signer
+from reports.content import number_symbol, report_context, signer_lines
 from reports.data import (
     COUNTERPART_COLUMNS,
     INDICATOR_COLUMNS,
@@ -31,7 +32,6 @@ from reports.data import (
     UNIT_COLUMNS,
     ReportData,
 )
-from reports.content import number_symbol, report_context, signer_lines
 from reports.document import render_report
 from reports.docx_template import build_docx_template
 from reports.layout import DOCX_TEMPLATE, TABLES_BY_KEY

@@ -200,8 +200,14 @@ def test_achievements_sum_the_period_and_count_items_by_status(plan):
 
 def test_shortcomings_give_late_stages_with_reasons_and_declined_invitations(plan):
     late = [
-        {"item_number": 5, "short_title": "Đề án phát triển công nghiệp văn hoá", "occurrence": "main", "stage": "coordination", "stage_label": "Phối hợp", "due": dt.date(2023, 5, 30), "working_days_late": 13, "lead": "QLDS", "reason": "Chưa bố trí được kinh phí"},
-        {"item_number": 1, "short_title": "Dịch thuật tin, bài đối ngoại", "occurrence": "2023-05", "stage": "reporting", "stage_label": "Báo cáo", "due": dt.date(2023, 6, 7), "working_days_late": 7, "lead": "TTTTTL", "reason": None},
+        {
+            "item_number": 5, "short_title": "Đề án phát triển công nghiệp văn hoá", "occurrence": "main", "stage": "coordination", "stage_label": "Phối hợp",
+            "due": dt.date(2023, 5, 30), "working_days_late": 13, "lead": "QLDS", "reason": "Chưa bố trí được kinh phí",
+        },
+        {
+            "item_number": 1, "short_title": "Dịch thuật tin, bài đối ngoại", "occurrence": "2023-05", "stage": "reporting", "stage_label": "Báo cáo",
+            "due": dt.date(2023, 6, 7), "working_days_late": 7, "lead": "TTTTTL", "reason": None,
+        },
     ]
     counterparts = [
         {"counterpart": "dsq-canada", "name": "ĐSQ Canada", "kind": "embassy", "items": "9", "confirmed": 0, "declined": 1, "no_answer": 0, "awaiting": 0},
@@ -220,7 +226,10 @@ def test_shortcomings_give_late_stages_with_reasons_and_declined_invitations(pla
 
 def test_many_late_stages_of_one_item_are_named_up_to_three_and_counted(plan):
     late = [
-        {"item_number": 1, "short_title": "Dịch thuật tin, bài đối ngoại", "occurrence": f"2023-{m:02d}", "stage": "coordination", "stage_label": "Phối hợp", "due": dt.date(2023, m, 3), "working_days_late": 100 - m, "lead": "TTTTTL", "reason": ""}
+        {
+            "item_number": 1, "short_title": "Dịch thuật tin, bài đối ngoại", "occurrence": f"2023-{m:02d}", "stage": "coordination", "stage_label": "Phối hợp",
+            "due": dt.date(2023, m, 3), "working_days_late": 100 - m, "lead": "TTTTTL", "reason": "",
+        }
         for m in range(4, 12)
     ]
     line = build_narrative(make_data(plan, late=late)).shortcomings[1]
@@ -248,7 +257,12 @@ def test_recommendations_are_made_for_off_track_items_only(plan):
     calm = build_narrative(make_data(plan)).recommendations
     assert calm == ("Không có kiến nghị, đề xuất phát sinh trong kỳ.",)
     rows = [item_row(plan, i.number, "off_track" if i.number == 5 else "on_track") for i in plan.items]
-    late = [{"item_number": 5, "short_title": "Đề án phát triển công nghiệp văn hoá", "occurrence": "main", "stage": "coordination", "stage_label": "Phối hợp", "due": dt.date(2023, 5, 30), "working_days_late": 13, "lead": "QLDS", "reason": "Chưa bố trí được kinh phí"}]
+    late = [
+        {
+            "item_number": 5, "short_title": "Đề án phát triển công nghiệp văn hoá", "occurrence": "main", "stage": "coordination", "stage_label": "Phối hợp",
+            "due": dt.date(2023, 5, 30), "working_days_late": 13, "lead": "QLDS", "reason": "Chưa bố trí được kinh phí",
+        }
+    ]
     recommendations = build_narrative(make_data(plan, items=rows, late=late)).recommendations
     assert recommendations[0] == "- Nội dung 5 (Đề án phát triển công nghiệp văn hoá) chậm tiến độ, nguyên nhân: Chưa bố trí được kinh phí."
     assert recommendations[1].startswith("Đề nghị Ủy ban nhân dân thành phố Hà Nội, Ban Tuyên giáo Thành ủy Hà Nội quan tâm, chỉ đạo")
@@ -270,7 +284,12 @@ def test_notes_with_markup_and_control_characters_come_out_as_one_line_of_text(p
 
 
 def test_every_sentence_is_nfc_without_control_characters(plan):
-    late = [{"item_number": 1, "short_title": "Dịch thuật\x0b tin", "occurrence": "2023-05", "stage": "reporting", "stage_label": "Báo cáo", "due": dt.date(2023, 6, 7), "working_days_late": 7, "lead": "TTTTTL", "reason": unicodedata.normalize("NFD", "Thiếu người\x0c dịch")}]
+    late = [
+        {
+            "item_number": 1, "short_title": "Dịch thuật\x0b tin", "occurrence": "2023-05", "stage": "reporting", "stage_label": "Báo cáo",
+            "due": dt.date(2023, 6, 7), "working_days_late": 7, "lead": "TTTTTL", "reason": unicodedata.normalize("NFD", "Thiếu người\x0c dịch"),
+        }
+    ]
     for text in all_text(build_narrative(make_data(plan, late=late))):
         assert text == unicodedata.normalize("NFC", text)
         assert not any(ord(ch) < 32 for ch in text), repr(text)
