@@ -15,8 +15,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext, TagsContext, TaskRunContext
-from prefect.runtime import deployment as deployment_runtime
-from prefect.runtime import flow_run as flow_run_runtime
+from prefect.runtime import deployment as deployment_runtime, flow_run as flow_run_runtime
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 

@@ -21,8 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from stack import KEHOACH, PREFECT, ServedStack, wait_for
-from stack import run as _run
+from stack import KEHOACH, PREFECT, ServedStack, run as _run, wait_for
 
 from plan.events import EventKind
 from plan.load import DEFAULT_PLAN, load_plan

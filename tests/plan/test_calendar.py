@@ -9,8 +9,7 @@ from pathlib import Path
 
 import holidays
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from plan.calendar import PeriodKind, ReportingPeriod, WorkingCalendar, periods_in_year
 

@@ -9,9 +9,7 @@ from itertools import product
 
 import pytest
 
-from plan.events import COORDINATION_STATUS_LABELS, STAGE_STATUS_LABELS
-from plan.events import CoordinationStatus as C
-from plan.events import StageStatus as S
+from plan.events import COORDINATION_STATUS_LABELS, STAGE_STATUS_LABELS, CoordinationStatus as C, StageStatus as S
 from plan.lifecycle import COORDINATION_TRANSITIONS, STAGE_TRANSITIONS, IllegalTransition, check_transition, path_to
 
 # The lifecycles as the issue states them; blocked work can resume or be dropped, and a late answer

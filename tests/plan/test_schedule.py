@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from plan.calendar import WorkingCalendar
 from plan.schedule import add_weekdays, surely_in_order
