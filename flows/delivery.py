@@ -7,6 +7,7 @@ run (or `kehoach outbox retry`) sends what is still due, each key at most once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prefect import task
 
@@ -49,10 +50,10 @@ def queue_mail(plan_id: str, mails: list[Mail]) -> list[str]:
 
 
 @task(name="deliver-mail", retries=2, retry_delay_seconds=[60, 300])
-def deliver_task(limit: int | None = None) -> Delivery:
+def deliver_task(limit: int | None = None, retry_here: bool = True) -> Delivery:
     """Send every due mail. Temporary failures make the task retry after the outbox's backoff (1 and
-    5 minutes); what is still undelivered stays queued for the next run. Permanent failures are
-    reported, not retried."""
+    5 minutes) when `retry_here`; what is still undelivered stays queued for the next run. Permanent
+    failures are reported, not retried."""
     mail = mail_settings()
     transport = transport_from_settings(mail, resources.settings().home)
     try:
@@ -62,13 +63,20 @@ def deliver_task(limit: int | None = None) -> Delivery:
     delivery = Delivery(
         sent=tuple(report.sent), retry=dict(report.retry), permanent=dict(report.permanent), transport=type(transport).__name__
     )
-    if report.retry and not report.sent and not report.permanent:
+    if retry_here and report.retry and not report.sent and not report.permanent:
         raise RuntimeError(f"{len(report.retry)} thư chưa gửi được, sẽ thử lại: {next(iter(report.retry.values()))}")
     return delivery
 
 
-def deliver_and_check(logger) -> Delivery:
-    delivery = deliver_task()
+def deliver_and_check(logger: Any) -> Delivery:
+    """Deliver what is due; a permanent refusal fails the run. Under a command a person waits for,
+    once: the outbox's schedule and `kehoach outbox retry` do the retrying."""
+    if resources.interactive():
+        delivery = deliver_task.with_options(retries=0)(retry_here=False)
+    else:
+        delivery = deliver_task()
+    for key, error in delivery.retry.items():
+        logger.warning("Thư %s chưa gửi được, sẽ thử lại: %s", key, error)
     for key, error in delivery.permanent.items():
         logger.error("Thư %s bị từ chối: %s", key, error)
     if delivery.permanent:

@@ -26,12 +26,21 @@ class PlanInvalid(RuntimeError):
 
 _settings: list[Settings] = []
 _ledgers: dict[str, Ledger] = {}
+_interactive: list[bool] = []
 
 
-def use(settings: Settings) -> None:
-    """The settings this process's flows use (the command line passes the ones it read)."""
+def use(settings: Settings, *, interactive: bool = False) -> None:
+    """The settings this process's flows use (the command line passes the ones it read).
+
+    `interactive`: a person waits for this process (a `kehoach` command): mail is delivered once,
+    and what failed is reported and left to the outbox's schedule, never retried for minutes here."""
     reset()
     _settings.append(settings)
+    _interactive.append(interactive)
+
+
+def interactive() -> bool:
+    return bool(_interactive and _interactive[0])
 
 
 def settings() -> Settings:
@@ -84,4 +93,5 @@ def reset() -> None:
         opened.dispose()
     _ledgers.clear()
     _settings.clear()
+    _interactive.clear()
     _load.cache_clear()

@@ -14,8 +14,11 @@ from kehoach.settings import Settings
 def quiet() -> None:
     """Warnings only, no analytics, no print capture; on the embedded default, no run logs or event
     feed written to the API: nobody reads them there, and on the ephemeral API's one SQLite file
-    they contend with the run's own writes ("database is locked" retries)."""
+    they contend with the run's own writes ("database is locked" retries). Nothing of Prefect's on
+    the terminal: the command says what happened in its own words, and a failure reaches the user
+    through the command line's error boundary (kehoach/cli/boundary.py), not as Prefect's traceback."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")

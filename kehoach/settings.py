@@ -42,7 +42,7 @@ LEDGER_FILE = "ledger.sqlite"
 
 _EXPECTED = {
     "home": "một thư mục",
-    "database_url": "địa chỉ cơ sở dữ liệu, ví dụ postgresql+psycopg://người_dùng@máy/tên_csdl",
+    "database_url": "địa chỉ một cơ sở dữ liệu lưu lâu dài, ví dụ sqlite:////đường/dẫn/ledger.sqlite hoặc postgresql+psycopg://người_dùng@máy/tên_csdl",
     "plan": "đường dẫn tới một tệp kế hoạch (.yaml)",
     "task_workers": "một số nguyên từ 1 trở lên",
 }
@@ -93,6 +93,22 @@ class Settings(EnvironmentSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str):
             return value.strip() or None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _kept(cls, value: str | None) -> str | None:
+        """A ledger must outlive the command: an in-memory SQLite database would lose every event."""
+        if value and value.lower().startswith("sqlite"):
+            from sqlalchemy.engine import make_url
+
+            try:
+                url = make_url(value)
+            except Exception:  # noqa: BLE001 - the ledger says what is wrong with the URL when it opens it
+                return value
+            database = (url.database or "").strip()
+            if not database or database == ":memory:" or "mode=memory" in value.lower() or database.startswith("file::memory:"):
+                raise ValueError("một cơ sở dữ liệu trong bộ nhớ mất hết khi lệnh kết thúc")
         return value
 
     @field_validator("plan", mode="before")
@@ -165,5 +181,6 @@ def _explain(exc: ValidationError) -> str:
         if isinstance(error.get("input"), (str, int, float)) and field in _EXPECTED:
             given = f"=«{str(error['input'])[:80]}»"
         expected = _EXPECTED.get(field)
-        problems.append(f"{variable}{given} không hợp lệ" + (f": cần {expected}" if expected else f" ({error['msg']})"))
+        detail = f" ({error['ctx']['error']})" if error["type"] == "value_error" and error.get("ctx", {}).get("error") else ""
+        problems.append(f"{variable}{given} không hợp lệ{detail}" + (f": cần {expected}" if expected else f" ({error['msg']})"))
     return "Cấu hình không dùng được — " + "; ".join(problems)

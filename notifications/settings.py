@@ -138,6 +138,14 @@ class MailSettings(EnvironmentSettings):
             raise ValueError(f"không có tệp {value}")
         return value
 
+    @field_validator("smtp_host", "smtp_user", "mail_from", "mail_from_name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        """A line break or control character in a header would let a setting add headers (Bcc:…)."""
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("có ký tự xuống dòng hoặc ký tự điều khiển; chỉ được một dòng chữ")
+        return value
+
     @field_validator("mail_from")
     @classmethod
     def _bare_address(cls, value: str) -> str:
@@ -176,6 +184,11 @@ class MailSettings(EnvironmentSettings):
         return f"smtp://{self.smtp_host}:{self.port} ({self.smtp_security})"
 
 
+def _visible(text: str) -> str:
+    """Control characters shown as escapes (\\r, \\n, \\x07), so a message stays one line."""
+    return "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
 def _explain(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
@@ -184,7 +197,7 @@ def _explain(exc: ValidationError) -> str:
         expected = _EXPECTED.get(field, "")
         given = ""
         if field not in _SECRET and isinstance(error.get("input"), (str, int, float, Path)):
-            given = f"=«{str(error['input'])[:80]}»"
+            given = f"=«{_visible(str(error['input'])[:80])}»"
         detail = ""
         if error["type"] == "value_error":
             # Our own validators' messages (they name no secret).

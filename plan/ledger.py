@@ -243,7 +243,12 @@ class Ledger:
             if version != len(MIGRATIONS):
                 conn.execute(schema_table.update().values(version=len(MIGRATIONS)))
 
-    def _check_not_newer(self, version: int) -> None:
+    def _check_not_newer(self, version: object) -> None:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise LedgerError(
+                f"Cơ sở dữ liệu {self.display_url} ghi phiên bản lược đồ «{str(version)[:40]}», không phải một số — "
+                "sổ đã bị sửa tay hoặc hỏng: dùng bản sao lưu"
+            )
         if version > len(MIGRATIONS):
             raise LedgerError(
                 f"Cơ sở dữ liệu {self.display_url} dùng lược đồ phiên bản {version}, mới hơn phiên bản "

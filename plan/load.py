@@ -7,6 +7,7 @@ here raises for bad input: a broken file yields problems, never a traceback.
 from __future__ import annotations
 
 import os
+import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -137,7 +138,14 @@ def _read_text(file: Path, source: str) -> tuple[str, Problem | None]:
     try:
         if file.is_dir():
             return "", _error(source, 0, 0, "", "đây là một thư mục, không phải tệp kế hoạch", "đường dẫn tới một tệp .yaml")
-        raw = file.read_bytes()
+        if not stat.S_ISREG(file.stat().st_mode):  # before opening: opening a FIFO blocks
+            return "", _error(source, 0, 0, "", "không phải tệp thường (thiết bị, ống dẫn hoặc socket)", "đường dẫn tới một tệp .yaml")
+        with file.open("rb") as opened:
+            # A FIFO, a device (/dev/zero) or a socket would block or never end: regular files only,
+            # and never more than MAX_BYTES + 1 read into memory.
+            if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
+                return "", _error(source, 0, 0, "", "không phải tệp thường (thiết bị, ống dẫn hoặc socket)", "đường dẫn tới một tệp .yaml")
+            raw = opened.read(MAX_BYTES + 1)
     except FileNotFoundError:
         return "", _error(source, 0, 0, "", "không tìm thấy tệp", "đường dẫn tới một tệp kế hoạch .yaml có thật")
     except PermissionError:
@@ -145,7 +153,7 @@ def _read_text(file: Path, source: str) -> tuple[str, Problem | None]:
     except OSError as exc:
         return "", _error(source, 0, 0, "", f"không đọc được tệp ({exc.strerror or exc})", "một tệp kế hoạch đọc được")
     if len(raw) > MAX_BYTES:
-        return "", _error(source, 0, 0, "", f"tệp quá lớn ({len(raw)} byte)", f"tệp kế hoạch nhỏ hơn {MAX_BYTES // 1024 // 1024} MiB")
+        return "", _error(source, 0, 0, "", f"tệp quá lớn (hơn {MAX_BYTES // 1024 // 1024} MiB)", f"tệp kế hoạch nhỏ hơn {MAX_BYTES // 1024 // 1024} MiB")
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         return "", _error(source, line, 1, "", "tệp nhị phân (có byte NUL), không phải văn bản", "một tệp văn bản YAML mã hóa UTF-8")
@@ -183,8 +191,15 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
         line, column, message, expected = _syntax_error_place(exc, text, message, expected)
         return None, positions, [_error(source, line, column, "", message, expected)]
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
-        mark = getattr(exc, "mark", None) or getattr(exc, "position", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None and hasattr(mark, "line") else (1, 1)
+        mark = getattr(exc, "mark", None)
+        position = getattr(exc, "position", None)  # a reader error: the offending character's index
+        if mark is not None and hasattr(mark, "line"):
+            line, column = mark.line + 1, mark.column + 1
+        elif isinstance(position, int):
+            line = text.count("\n", 0, position) + 1
+            column = position - (text.rfind("\n", 0, position) + 1) + 1
+        else:
+            line, column = 1, 1
         message, expected = describe_yaml_error(exc)
         return None, positions, [_error(source, line, column, "", message, expected)]
     finally:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
 import click
 
+from kehoach.cli.boundary import guarded
 from kehoach.cli.mail_commands import digest_command, outbox_group
 from kehoach.cli.plan_commands import plan_group
 from kehoach.cli.record_commands import record_command, request_command
 from kehoach.cli.report_command import report_command
 from kehoach.cli.run_command import run_command
 from kehoach.cli.stack_commands import doctor_command, serve_command
+from kehoach.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,11 +28,15 @@ for command in (plan_group, run_command, record_command, request_command, digest
 
 
 def main() -> None:
+    guarded(lambda: cli.main(prog_name="kehoach", standalone_mode=True), _home)
+
+
+def _home() -> Path | None:
+    """Where an unexpected failure's log goes: the settings' home, if they can be read."""
     try:
-        cli.main(prog_name="kehoach", standalone_mode=True)
-    except BrokenPipeError:  # `kehoach plan show --json | head`
-        sys.stderr.close()
-        sys.exit(0)
+        return Settings().home
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

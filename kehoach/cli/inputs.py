@@ -16,6 +16,7 @@ from plan.load import LoadResult, load_plan
 from plan.model import Plan
 
 PLAN_ARG = click.argument("plan_file", metavar="[PLAN]", required=False, type=click.Path(path_type=Path))
+FORCE_OPTION = click.option("--force", is_flag=True, help="Nhận cả ngày nằm ngoài thời gian của kế hoạch (từ năm trước đến năm sau năm kế hoạch).")
 PLAN_OPTION = click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Tệp kế hoạch (mặc định: $KEHOACH_PLAN hoặc kế hoạch 2023).")
 
 
@@ -42,6 +43,16 @@ def date_option(ctx: Any, param: Any, value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"«{value}» không phải ngày dạng NNNN-TT-NN (ví dụ 2023-12-31)") from None
+
+
+def within_plan(plan: Plan, day: dt.date, option: str, force: bool) -> dt.date:
+    """`day` if a command may write or send for it; else the reason, exit 2 (unless --force)."""
+    from plan.horizon import date_problem
+
+    problem = date_problem(plan, day, option)
+    if problem and not force:
+        raise UserError(problem)
+    return day
 
 
 def plan_path(plan_file: Path | None) -> Path:
@@ -93,12 +104,9 @@ def console() -> Any:
 
 
 def open_ledger(settings: Settings) -> Any:
-    """The ledger of these settings for the flows of this process, or the reason it cannot be opened."""
+    """The ledger of these settings, for this command and the flows it runs in this process (a
+    LedgerError, told by the error boundary, when it cannot be opened)."""
     from flows import resources
-    from plan.ledger import LedgerError
 
-    resources.use(settings)
-    try:
-        return resources.ledger()
-    except LedgerError as exc:
-        raise UserError(str(exc)) from None
+    resources.use(settings, interactive=True)
+    return resources.ledger()

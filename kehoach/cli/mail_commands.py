@@ -19,10 +19,14 @@ from kehoach.settings import Settings
 @click.option("--as-of", "as_of", callback=inputs.date_option, metavar="DATE", help="Ngày xét (mặc định: hôm nay, giờ Hà Nội).")
 @click.option("--unit", help="Chỉ thư cho một đơn vị (mã, ví dụ van-phong).")
 @inputs.PLAN_OPTION
-def digest_command(as_of, unit, plan_file) -> None:
+@inputs.FORCE_OPTION
+def digest_command(as_of, unit, plan_file, force) -> None:
     """Gửi thư tổng hợp tuần cho các đơn vị và Ban Giám đốc (qua hộp thư đi; mặc định vào maildir)."""
+    from flows.resources import today
+
     settings = inputs.settings()
     plan = inputs.valid_plan(plan_file, quiet=True)
+    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
     if unit is not None and unit not in {u.id for u in plan.units} | {plan.directors.id}:
         raise UserError(f"không có đơn vị «{unit}» — cần một mã trong: {', '.join(u.id for u in plan.units)}, {plan.directors.id}")
     sys.exit(run_digest(settings, inputs.plan_path(plan_file), as_of, unit, inputs.console()))
@@ -34,7 +38,7 @@ def run_digest(settings: Settings, path: Path, as_of: dt.date | None, unit: str 
     from notifications.settings import MailSettingsError
     from notifications.transport import transport_from_settings
 
-    resources.use(settings)
+    inputs.open_ledger(settings)  # a ledger that cannot be opened is told before any run starts
     as_of = as_of or resources.today()
     try:
         transport_from_settings(settings.mail, settings.home).close()  # refuse bad settings before any run starts
@@ -52,13 +56,36 @@ def run_digest(settings: Settings, path: Path, as_of: dt.date | None, unit: str 
         return EXIT_FAILED
     mail = settings.mail
     where = f"máy chủ SMTP {mail.smtp_host}" if mail.smtp_configured else f"maildir {settings.maildir} (mở bằng Thunderbird, mutt hoặc đọc tệp .eml trong new/)"
-    delivery = run.delivery
     console.print(
-        f"Thư tổng hợp ngày {as_of:%d/%m/%Y}: {len(run.queued)} thư mới, {len(delivery.sent)} thư đã gửi tới {where}"
-        + (f"; {len(delivery.retry)} thư chờ gửi lại (xem `kehoach outbox`)." if delivery.retry else "."),
+        f"Thư tổng hợp ngày {as_of:%d/%m/%Y}: {len(run.queued)} thư mới, {len(run.delivery.sent)} thư đã gửi tới {where}.",
         highlight=False,
     )
-    return EXIT_OK
+    return undelivered(console)
+
+
+def undelivered(console: Any) -> int:
+    """Mail still waiting in the outbox after a delivery, told with when it will be tried again: exit 1
+    when there is any (the command did not get everything out), else 0."""
+    from flows import resources
+    from notifications.outbox import Outbox
+
+    failed = Outbox(resources.ledger()).entries("failed")
+    if not failed:
+        return EXIT_OK
+    console.print(f"[red]{len(failed)} thư chưa gửi được[/red] (vẫn nằm trong hộp thư đi, không mất; xem kehoach outbox --status failed):", highlight=False)
+    by_reason: dict[tuple[str, str], int] = {}
+    for entry in failed:
+        if entry.permanent:
+            when = "sửa nguyên nhân rồi chạy kehoach outbox retry --include-permanent"
+        elif entry.next_attempt_at:
+            when = f"tự thử lại lúc {entry.next_attempt_at.astimezone(resources.TIMEZONE):%H:%M ngày %d/%m}, hoặc gửi ngay: kehoach outbox retry"
+        else:
+            when = "gửi ngay: kehoach outbox retry"
+        reason = (entry.last_error or "lỗi không rõ", when)
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    for (error, when), count in by_reason.items():
+        console.print(f"  {count} thư: {error} — {when}", highlight=False)
+    return EXIT_FAILED
 
 
 @click.group("outbox", invoke_without_command=True)

@@ -3,8 +3,6 @@ transaction, then handed to any flow run that is waiting for it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from kehoach.cli import inputs
@@ -22,7 +20,8 @@ from plan.model import STAGE_LABELS, Stage
 @click.option("--on", "on", callback=inputs.date_option, metavar="DATE", help="Ngày báo kết quả (mặc định: hôm nay).")
 @click.option("--by", "by", help="Người báo (mặc định: $KEHOACH_USER hoặc tên đăng nhập).")
 @inputs.PLAN_OPTION
-def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, plan_file) -> None:
+@inputs.FORCE_OPTION
+def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, plan_file, force) -> None:
     """Ghi kết quả một bước: ITEM (số hoặc mã nội dung), STAGE (preparation, coordination, execution, reporting)."""
     from flows.resources import today
     from plan.events import plan_ref
@@ -37,17 +36,18 @@ def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, pl
         raise UserError(f"--set: {exc}") from None
     if note:
         data["note"] = note
+    on = inputs.within_plan(plan, on or today(), "--on", force)
     book = inputs.open_ledger(settings)
     try:
         the_item = find_item(plan, item)
         the_stage = find_stage(stage)
         target, produced = outcome_record(
             plan, the_item, the_stage, data, book.events(plan.id),
-            on=on or today(), actor=by or settings.actor, occurrence=occurrence, counterpart=counterpart,
+            on=on, actor=by or settings.actor, occurrence=occurrence, counterpart=counterpart,
         )
     except InputError as exc:
         raise UserError("kết quả không được ghi:\n  " + "\n  ".join(exc.problems)) from None
-    written = _append(book, plan_ref(plan), produced)
+    written = book.append(plan_ref(plan), produced)
     click.echo(f"Đã ghi {_describe(the_stage, target.id)} của nội dung {the_item.number}: {len(written)} sự kiện mới.")
     if not settings.has_server:
         return  # the embedded default has no runs that outlive a command
@@ -69,7 +69,8 @@ def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, pl
 @click.option("--on", "on", callback=inputs.date_option, metavar="DATE", help="Ngày nhận yêu cầu (mặc định: hôm nay).")
 @click.option("--by", "by", help="Người ghi.")
 @inputs.PLAN_OPTION
-def request_command(item, counterpart, start, until, title, on, by, plan_file) -> None:
+@inputs.FORCE_OPTION
+def request_command(item, counterpart, start, until, title, on, by, plan_file, force) -> None:
     """Ghi một yêu cầu (nội dung theo yêu cầu, ví dụ ND 8) hoặc một đợt của chương trình: một đợt mới."""
     from flows.resources import today
     from plan.events import plan_ref
@@ -77,25 +78,20 @@ def request_command(item, counterpart, start, until, title, on, by, plan_file) -
 
     settings = inputs.settings()
     plan = inputs.valid_plan(plan_file, quiet=True)
+    on = inputs.within_plan(plan, on or today(), "--on", force)
+    inputs.within_plan(plan, start, "--date", force)
+    if until is not None:
+        inputs.within_plan(plan, until, "--until", force)
     try:
         event = request_record(
             plan, find_item(plan, item), start=start, end=until, counterpart=counterpart, title=title,
-            on=on or today(), actor=by or settings.actor,
+            on=on, actor=by or settings.actor,
         )
     except InputError as exc:
         raise UserError("yêu cầu không được ghi:\n  " + "\n  ".join(exc.problems)) from None
-    written = _append(inputs.open_ledger(settings), plan_ref(plan), [event])
+    written = inputs.open_ledger(settings).append(plan_ref(plan), [event])
     state = "đã ghi" if written else "đã có từ trước, không ghi lại"
     click.echo(f"Đợt «{event.occurrence}» của nội dung {plan.item(event.item).number}: {state}.")
-
-
-def _append(book: Any, ref: Any, events: list) -> list:
-    from plan.ledger import LedgerError
-
-    try:
-        return book.append(ref, events)
-    except LedgerError as exc:
-        raise UserError(f"không ghi được vào sổ (chưa có gì được ghi): {exc}") from None
 
 
 def _describe(stage: Stage, occurrence: str) -> str:

@@ -21,17 +21,23 @@ from kehoach.settings import Settings
 @click.option("--number", metavar="SỐ", help="Số văn bản (mặc định để trống cho văn thư điền).")
 @click.option("--no-send", is_flag=True, help="Chỉ lập tệp, không gửi thư cho nơi nhận.")
 @inputs.PLAN_OPTION
-def report_command(period, as_of, number, no_send, plan_file) -> None:
+@inputs.FORCE_OPTION
+def report_command(period, as_of, number, no_send, plan_file, force) -> None:
     """Lập báo cáo định kỳ gửi cấp trên (PDF, DOCX, XLSX, biểu đồ) và gửi qua hộp thư đi."""
+    from flows.resources import today
     from plan.calendar import ReportingPeriod
+    from plan.horizon import period_problem
 
     settings = inputs.settings()
-    inputs.valid_plan(plan_file, quiet=True)
+    plan = inputs.valid_plan(plan_file, quiet=True)
+    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
     if period is not None:
         try:
-            ReportingPeriod.parse(period)
+            problem = period_problem(plan, ReportingPeriod.parse(period))
         except ValueError as exc:
             raise UserError(f"--period: {exc}") from None
+        if problem:
+            raise UserError(f"--period: {problem}")
     sys.exit(run_report(settings, inputs.plan_path(plan_file), period, as_of, number, not no_send, inputs.console()))
 
 
@@ -41,7 +47,7 @@ def run_report(
     """The periodic report: files written, mail queued; says where they are."""
     from flows import resources
 
-    resources.use(settings)
+    inputs.open_ledger(settings)  # a ledger that cannot be opened is told before any run starts
     prefect_defaults.quiet()
     from flows.delivery import MailNotDelivered
     from flows.report import upward_report
@@ -57,4 +63,7 @@ def run_report(
         console.print(f"  {kind}: {file}", highlight=False)
     if send:
         console.print(f"  Đã gửi {len(run.sent)} thư cho nơi nhận (xem `kehoach outbox`).", highlight=False)
+        from kehoach.cli.mail_commands import undelivered
+
+        return undelivered(console)
     return EXIT_OK

@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 @click.option("--as-of", "as_of", callback=inputs.date_option, metavar="DATE", help="Ngày xét, NNNN-TT-NN (mặc định: hôm nay, giờ Hà Nội).")
 @click.option("--scenario", "scenario_file", type=click.Path(path_type=Path), help="Kịch bản kết quả (ví dụ dữ liệu mẫu năm 2023) ghi vào sổ trước khi chạy.")
 @click.option("--items-only", is_flag=True, help="Chỉ chạy các nội dung: không gửi thư tổng hợp, không lập báo cáo năm.")
-def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None, items_only: bool) -> None:
+@inputs.FORCE_OPTION
+def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None, items_only: bool, force: bool) -> None:
     """Chạy toàn bộ kế hoạch trên Prefect (máy chủ tạm, không cần khởi động gì) và in bảng trạng thái."""
     settings = inputs.settings()
+    from flows.resources import today
+
     plan = inputs.valid_plan(plan_file, quiet=True)
+    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
     scenario = None
     if scenario_file is not None:
         from plan.scenario import load_scenario
@@ -54,15 +58,13 @@ def run_plan(
     from kehoach.cli.report_command import run_report
     from kehoach.cli.tables import status_table
     from plan.events import plan_ref
-    from plan.ledger import LedgerError
     from plan.progress import plan_status
     from plan.recording import InputError
     from plan.scenario import scenario_events
 
-    resources.use(settings)
+    ledger = inputs.open_ledger(settings)
     as_of = as_of or resources.today()
     try:
-        ledger = resources.ledger()
         if scenario is not None:
             events = scenario_events(plan, scenario, ledger.events(plan.id), as_of, actor="kịch bản")
             written = ledger.append(plan_ref(plan), events)
@@ -70,9 +72,6 @@ def run_plan(
     except InputError as exc:
         for problem in exc.problems:
             console.print(f"[red]lỗi[/red]: {problem}", highlight=False)
-        return EXIT_INVALID
-    except LedgerError as exc:
-        console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
         return EXIT_INVALID
 
     console.print(f"Chạy {plan.document.type} số {plan.document.number_symbol}, ngày xét {as_of:%d/%m/%Y} (Prefect, máy chủ tạm)…")
