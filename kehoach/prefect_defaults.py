@@ -25,6 +25,11 @@ def quiet() -> None:
     os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
 
 
+def use_api(url: str) -> None:
+    """Use the API at `url`: the one the command started for itself (kehoach/embedded_api.py)."""
+    os.environ["PREFECT_API_URL"] = url
+
+
 def use_server(settings: Settings) -> None:
     """Use the server of `settings` (found in serve.env when not in the environment)."""
     quiet()

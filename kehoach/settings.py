@@ -17,6 +17,7 @@ else in Kehoach reads `os.environ` (tests/test_layering.py checks).
 | PREFECT_API_URL, PREFECT_API_AUTH_STRING | prefect_api_url, prefect_api_auth | none: Prefect's ephemeral API |
 | PREFECT_API_DATABASE_CONNECTION_URL | prefect_database_url | Prefect's SQLite |
 | PREFECT_SERVER_API_AUTH_STRING | prefect_server_auth | none (see KEHOACH_SERVER_AUTH) |
+| PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS | embedded_start_seconds | 180 s for the embedded API to start (kehoach/embedded_api.py) |
 | COLUMNS | terminal_columns | tables piped to a file are 140 columns wide |
 
 This module imports no Prefect: `kehoach plan check` reads it too and must stay fast.
@@ -69,6 +70,9 @@ class Settings(EnvironmentSettings):
     )
     prefect_server_auth: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_SERVER_API_AUTH_STRING", "prefect_server_auth")
+    )
+    embedded_start_seconds: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "embedded_start_seconds")
     )
     terminal_columns: str | None = Field(default=None, validation_alias=AliasChoices("COLUMNS", "terminal_columns"))
     mail: MailSettings = Field(default_factory=MailSettings)

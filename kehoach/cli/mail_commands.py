@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from kehoach import prefect_defaults
 from kehoach.cli import inputs
 from kehoach.cli.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UserError
+from kehoach.embedded_api import embedded_api
 from kehoach.settings import Settings
 
 
@@ -45,15 +45,15 @@ def run_digest(settings: Settings, path: Path, as_of: dt.date | None, unit: str 
     except MailSettingsError as exc:
         console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
         return EXIT_INVALID
-    prefect_defaults.quiet()
-    from flows.delivery import MailNotDelivered
-    from flows.digest import unit_digest
+    with embedded_api(settings):
+        from flows.delivery import MailNotDelivered
+        from flows.digest import unit_digest
 
-    try:
-        run = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
-    except MailNotDelivered as exc:
-        console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
-        return EXIT_FAILED
+        try:
+            run = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
+        except MailNotDelivered as exc:
+            console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
+            return EXIT_FAILED
     mail = settings.mail
     where = f"máy chủ SMTP {mail.smtp_host}" if mail.smtp_configured else f"maildir {settings.maildir} (mở bằng Thunderbird, mutt hoặc đọc tệp .eml trong new/)"
     console.print(

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from kehoach import prefect_defaults
 from kehoach.cli import inputs
 from kehoach.cli.errors import EXIT_FAILED, EXIT_OK, UserError
+from kehoach.embedded_api import embedded_api
 from kehoach.settings import Settings
 
 
@@ -48,16 +48,16 @@ def run_report(
     from flows import resources
 
     inputs.open_ledger(settings)  # a ledger that cannot be opened is told before any run starts
-    prefect_defaults.quiet()
-    from flows.delivery import MailNotDelivered
-    from flows.report import upward_report
-
     as_of = as_of or resources.today()
-    try:
-        run = upward_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
-    except MailNotDelivered as exc:
-        console.print(f"[red]Báo cáo đã lập nhưng thư bị từ chối[/red]: {exc}", highlight=False)
-        return EXIT_FAILED
+    with embedded_api(settings):
+        from flows.delivery import MailNotDelivered
+        from flows.report import upward_report
+
+        try:
+            run = upward_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
+        except MailNotDelivered as exc:
+            console.print(f"[red]Báo cáo đã lập nhưng thư bị từ chối[/red]: {exc}", highlight=False)
+            return EXIT_FAILED
     console.print(f"Báo cáo kỳ {run.period} ({run.events_in_period} sự kiện trong kỳ):", highlight=False)
     for kind, file in (("PDF", run.files.pdf), ("DOCX", run.files.docx), ("XLSX", run.files.xlsx)):
         console.print(f"  {kind}: {file}", highlight=False)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kehoach import prefect_defaults
 from kehoach.cli import inputs
 from kehoach.cli.errors import EXIT_INVALID, EXIT_OK
+from kehoach.embedded_api import embedded_api
 from kehoach.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,22 +74,23 @@ def run_plan(
             console.print(f"[red]lỗi[/red]: {problem}", highlight=False)
         return EXIT_INVALID
 
-    console.print(f"Chạy {plan.document.type} số {plan.document.number_symbol}, ngày xét {as_of:%d/%m/%Y} (Prefect, máy chủ tạm)…")
-    _run_items(plan, path, as_of, console)
-    statuses = plan_status(plan, ledger.events(plan.id), as_of)
-    console.print(status_table(plan, statuses, as_of))
-    console.print(f"Sổ theo dõi: {ledger.display_url}", highlight=False)
-    if items_only:
-        return EXIT_OK
-    code = run_digest(settings, path, as_of, None, console)
-    if code != EXIT_OK:
-        return code
-    return run_report(settings, path, str(as_of.year), as_of, None, True, console)
+    where = "máy chủ Prefect của nhóm" if settings.has_server else "máy chủ Prefect tạm"
+    console.print(f"Chạy {plan.document.type} số {plan.document.number_symbol}, ngày xét {as_of:%d/%m/%Y} ({where})…")
+    with embedded_api(settings):
+        _run_items(plan, path, as_of, console)
+        statuses = plan_status(plan, ledger.events(plan.id), as_of)
+        console.print(status_table(plan, statuses, as_of))
+        console.print(f"Sổ theo dõi: {ledger.display_url}", highlight=False)
+        if items_only:
+            return EXIT_OK
+        code = run_digest(settings, path, as_of, None, console)
+        if code != EXIT_OK:
+            return code
+        return run_report(settings, path, str(as_of.year), as_of, None, True, console)
 
 
 def _run_items(plan: Plan, path: Path, as_of: dt.date, console: Any) -> None:
     """The plan-run flow, its progress printed as each item finishes."""
-    prefect_defaults.quiet()
     from flows import dispatch
     from flows.dispatch import ItemRun
     from flows.plan_run import plan_run
