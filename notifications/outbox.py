@@ -13,9 +13,12 @@ carries the same Message-ID, so mail readers can tell it is the same mail.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -27,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from notifications.mail import Address, Mail, MailKind
 from notifications.sending import DeliveryError, Transport
 from plan.ledger import Ledger
-from plan.ledger_tables import outbox_table
+from plan.ledger_tables import outbox_files_table, outbox_table
 from plan.nfc import nfc
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,7 @@ class Outbox:
                 if row["idempotency_key"] in seen:
                     continue
                 seen.add(row["idempotency_key"])
+                row["attachments"] = [self._freeze(conn, insert, Path(p)) for p in mail.attachments]
                 stmt = (
                     insert(outbox_table)
                     .values(**row)
@@ -123,6 +127,43 @@ class Outbox:
                 if conn.execute(stmt).scalar_one_or_none() is not None:
                     queued.append(row["idempotency_key"])
         return queued
+
+    @staticmethod
+    def _freeze(conn: Any, insert: Callable[[sa.Table], Any], path: Path) -> dict[str, Any]:
+        """The file's bytes as they are now, kept in the outbox (once per content)."""
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
+        conn.execute(
+            insert(outbox_files_table).values(sha256=digest, content=content, size=len(content)).on_conflict_do_nothing(index_elements=["sha256"])
+        )
+        return {"name": path.name, "sha256": digest, "size": len(content)}
+
+    @contextlib.contextmanager
+    def _attachments(self, row: Any) -> Iterator[tuple[Path, ...]]:
+        """The attachments of an outbox row as files, exactly as they were queued: written to a
+        temporary folder under their own names for the transport, removed after sending. A row
+        queued before attachments were frozen (file paths) gives its paths as they are."""
+        listed = row["attachments"] or []
+        frozen = [a for a in listed if isinstance(a, dict)]
+        if not frozen:
+            yield tuple(Path(p) for p in listed)
+            return
+        with self.ledger.transaction(write=False) as conn:
+            query = sa.select(outbox_files_table.c.sha256, outbox_files_table.c.content).where(
+                outbox_files_table.c.sha256.in_({a["sha256"] for a in frozen})
+            )
+            contents = {digest: bytes(content) for digest, content in conn.execute(query)}
+        with tempfile.TemporaryDirectory(prefix="kehoach-attachments-") as folder:
+            paths = []
+            for number, attachment in enumerate(frozen):
+                content = contents.get(attachment["sha256"])
+                if content is None or hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+                    raise DeliveryError(f"Tệp đính kèm {attachment['name']} không còn nguyên trong hộp thư đi", permanent=True)
+                target = Path(folder) / str(number) / attachment["name"]
+                target.parent.mkdir()
+                target.write_bytes(content)
+                paths.append(target)
+            yield tuple(paths)
 
     # -- delivering --------------------------------------------------------------------------------
 
@@ -157,7 +198,8 @@ class Outbox:
                 _record(report, key, down)
                 continue
             try:
-                refused = transport.send(_mail(row), sender)
+                with self._attachments(row) as attachments:
+                    refused = transport.send(_mail(row, attachments), sender)
             except DeliveryError as exc:
                 self._failed(entry_id, claimed_at, row["attempts"], exc, clock())
                 _record(report, key, exc)
@@ -286,8 +328,7 @@ def _row(plan_id: str, mail: Mail, now: dt.datetime) -> dict[str, Any]:
         "subject": nfc(mail.subject),
         "html": nfc(mail.html),
         "text": nfc(mail.text),
-        # Absolute: the mail may be sent by a later run from another working directory.
-        "attachments": [str(Path(p).resolve()) for p in mail.attachments],
+        "attachments": [],  # frozen by Outbox.queue
         "status": OutboxStatus.QUEUED.value,
         "attempts": 0,
         "last_error": None,
@@ -303,7 +344,7 @@ def _addresses(pairs: Any) -> tuple[Address, ...]:
     return tuple(Address(email, name or "") for email, name in pairs or ())
 
 
-def _mail(row: Any) -> Mail:
+def _mail(row: Any, attachments: tuple[Path, ...]) -> Mail:
     recipients = row["recipients"] or {}
     return Mail(
         key=row["idempotency_key"],
@@ -313,7 +354,7 @@ def _mail(row: Any) -> Mail:
         subject=row["subject"],
         html=row["html"],
         text=row["text"],
-        attachments=tuple(Path(p) for p in row["attachments"] or ()),
+        attachments=attachments,
     )
 
 

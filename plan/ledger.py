@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from plan.events import Event, EventKind, NewEvent, PlanRef
 from plan.ledger_states import add_to_states, rebuild_states
-from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_table, schema_table
+from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_files_table, outbox_table, schema_table
 from plan.nfc import nfc
 
 _SUPPORTED = ("sqlite", "postgresql")
@@ -75,7 +75,11 @@ def _v4_states(conn: Connection) -> None:
     rebuild_states(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox, _v4_states]
+def _v5_outbox_files(conn: Connection) -> None:
+    outbox_files_table.create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox, _v4_states, _v5_outbox_files]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -52,6 +52,17 @@ instance_table = sa.Table(
     sa.Column("created_at", sa.Text, nullable=False),
 )
 
+# What a queued mail attaches, frozen when it was queued (a report rewritten later, or a home copied
+# elsewhere, must not change what goes out): each file's bytes once, by their SHA-256; an outbox
+# row's `attachments` lists {"name", "sha256", "size"} (before migration 5: file paths).
+outbox_files_table = sa.Table(
+    "outbox_files",
+    metadata,
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)
+
 # The outbox lives beside the events: a mail is queued in the same database before anything is sent.
 # Its status is operational state (queued → sending → sent | failed) and is updated in place;
 # what happened in the plan stays in `events`.

@@ -16,7 +16,7 @@ from notifications.maildir import MaildirTransport
 from notifications.outbox import STALE_CLAIM, Outbox, backoff
 from notifications.sending import DeliveryError
 from notifications.smtp import SmtpTransport
-from plan.ledger_tables import outbox_table
+from plan.ledger_tables import outbox_files_table, outbox_table
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 PLAN = "KH-2026"
@@ -216,16 +216,45 @@ def test_maildir_delivery_through_the_outbox(ledger, mail, sender, tmp_path: Pat
     assert len(list((tmp_path / "maildir" / "new").iterdir())) == 2
 
 
-def test_attachments_are_kept_by_path(ledger, smtp_server, mail, sender, tmp_path: Path, monkeypatch) -> None:
+def test_attachments_are_frozen_when_queued(ledger, smtp_server, mail, sender, tmp_path: Path, monkeypatch) -> None:
+    """What was queued is what goes out: the report rewritten (another number), moved or deleted
+    after queueing changes nothing in the mail; the same file sent to two bodies is kept once."""
     report = tmp_path / "Báo cáo.pdf"
-    report.write_bytes(b"%PDF-1.4\n")
+    report.write_bytes(b"%PDF-1.4 So: 11/BC-SVHTT\n")
     monkeypatch.chdir(tmp_path)
     outbox = Outbox(ledger)
-    outbox.queue(PLAN, [mail(1, attachments=(Path("Báo cáo.pdf"),))], now=T0)
+    outbox.queue(PLAN, [mail(1, attachments=(Path("Báo cáo.pdf"),)), mail(2, attachments=(Path("Báo cáo.pdf"),))], now=T0)
+    report.write_bytes(b"%PDF-1.4 So: 22/BC-SVHTT\n")  # `kehoach report --number 22` wrote the same file again
     monkeypatch.chdir("/")
-    assert deliver(outbox, smtp_server, sender, T0).sent == [mail(1).key]
-    (part,) = smtp_server.received[0].message.iter_attachments()
-    assert part.get_filename() == "Báo cáo.pdf"
+    assert deliver(outbox, smtp_server, sender, T0).sent == [mail(1).key, mail(2).key]
+    report.unlink()
+    for received in smtp_server.received:
+        (part,) = received.message.iter_attachments()
+        assert part.get_filename() == "Báo cáo.pdf"
+        assert part.get_content() == b"%PDF-1.4 So: 11/BC-SVHTT\n"
+    with ledger.transaction(write=False) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(outbox_files_table)).scalar() == 1
+
+
+def test_a_failed_mail_sent_later_still_carries_what_was_queued(ledger, start_smtp, mail, sender, tmp_path: Path) -> None:
+    report = tmp_path / "bao-cao.pdf"
+    report.write_bytes(b"first")
+    outbox = Outbox(ledger)
+    outbox.queue(PLAN, [mail(1, attachments=(report,))], now=T0)
+    server = start_smtp()
+    server.handler.fail_data("451 try later")
+    assert deliver(outbox, server, sender, T0).retry
+    report.write_bytes(b"second")
+    assert deliver(outbox, server, sender, T0 + dt.timedelta(minutes=2)).sent == [mail(1).key]
+    (part,) = server.received[0].message.iter_attachments()
+    assert part.get_content() == b"first"
+
+
+def test_a_missing_attachment_is_refused_when_queued_and_nothing_is_queued(ledger, mail, tmp_path: Path) -> None:
+    outbox = Outbox(ledger)
+    with pytest.raises(FileNotFoundError):
+        outbox.queue(PLAN, [mail(1), mail(2, attachments=(tmp_path / "gone.pdf",))], now=T0)
+    assert outbox.entries() == []
 
 
 def test_password_never_stored_nor_logged(ledger, start_smtp, authenticator, mail, sender, caplog) -> None:
