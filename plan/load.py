@@ -196,8 +196,10 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
         if mark is not None and hasattr(mark, "line"):
             line, column = mark.line + 1, mark.column + 1
         elif isinstance(position, int):
-            line = text.count("\n", 0, position) + 1
-            column = position - (text.rfind("\n", 0, position) + 1) + 1
+            # libyaml (the C loader) counts bytes of the UTF-8 text, not characters.
+            before = text.encode("utf-8")[:position].decode("utf-8", errors="ignore")
+            line = before.count("\n") + 1
+            column = len(before) - (before.rfind("\n") + 1) + 1
         else:
             line, column = 1, 1
         message, expected = describe_yaml_error(exc)

@@ -88,6 +88,13 @@ def describe_validation_error(err: Mapping[str, Any]) -> tuple[str, str]:
         return f"cần một danh sách, nhận được {value}", "danh sách dạng '- …' trên từng dòng, hoặc [a, b]"
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"cần một nhóm trường (ánh xạ), nhận được {value}", described or "các dòng 'tên_trường: giá trị' thụt lề bên dưới"
+    if kind == "too_long":
+        unit = "ký tự" if isinstance(err.get("input"), str) else "phần tử"
+        return f"dài quá {ctx.get('max_length')} {unit} (có {ctx.get('actual_length')})", f"tối đa {ctx.get('max_length')} {unit}"
+    if kind in {"url_scheme", "url_parsing", "url_type", "url_syntax_violation", "url_too_long"}:
+        return f"{value} không phải địa chỉ web dùng được", "một địa chỉ bắt đầu bằng https:// hoặc http://"
+    if kind in {"float_type", "float_parsing"}:
+        return f"cần một số, nhận được {value}", described or "một số"
     if kind in {"too_short"}:
         return f"danh sách cần ít nhất {ctx.get('min_length')} phần tử", described or f"ít nhất {ctx.get('min_length')} phần tử"
     if kind in {"enum", "literal_error"}:
@@ -98,6 +105,8 @@ def describe_validation_error(err: Mapping[str, Any]) -> tuple[str, str]:
         return f"thiếu trường bắt buộc «{ctx.get('discriminator', '').strip(chr(39))}»", "exact, expected, all_year hoặc on_request"
     if kind == "value_error" and "email" in str(err.get("msg", "")):
         return f"{value} không phải địa chỉ thư điện tử hợp lệ", "dạng ten@mien.vn"
+    if kind == "value_error" and (ctx.get("error") is not None):
+        return f"{value} không hợp lệ: {ctx.get('error')}", described
     if kind == "end_before_start":
         return err["msg"], "ngày kết thúc bằng hoặc sau ngày bắt đầu"
     return f"{err.get('msg')} (giá trị: {value})", described

@@ -13,6 +13,7 @@ from typing import Any
 from plan.events import Event, EventKind, NewEvent
 from plan.lifecycle import IllegalTransition
 from plan.model import Item, Plan, Stage
+from plan.nfc import nfc
 from plan.occurrences import Occurrence, accepts_requests, item_occurrences, occurrence_id
 from plan.outcomes import outcome_model, outcome_payload, validate_outcome
 from plan.progress import OccurrenceState, fold, outcome_events
@@ -101,6 +102,9 @@ def outcome_record(
     return target, recorded
 
 
+TITLE_MAX = 200  # a request's title: an event's name, one line
+
+
 def request_record(
     plan: Plan,
     item: Item,
@@ -118,6 +122,10 @@ def request_record(
         problems.append(f"nội dung: nội dung {item.number} ({item.kind.value}) không nhận yêu cầu — cần: nội dung loại on_request hoặc programme")
     if counterpart is not None and counterpart not in {c.id for c in plan.counterparts}:
         problems.append(f"counterpart: không có đối tác «{counterpart}» — cần: một trong: {', '.join(c.id for c in plan.counterparts)}")
+    if title is not None and len(title.strip()) > TITLE_MAX:
+        problems.append(f"title: tên dài {len(title.strip())} ký tự — cần: tối đa {TITLE_MAX} ký tự")
+    if title is not None and any(ord(c) < 32 or ord(c) == 127 for c in title):
+        problems.append("title: tên có ký tự xuống dòng hoặc ký tự điều khiển — cần: một dòng chữ")
     if end is not None and end < start:
         problems.append(f"until: ngày kết thúc {end:%d/%m/%Y} trước ngày {start:%d/%m/%Y}")
     if not (dt.date(plan.year, 1, 1) <= start <= dt.date(plan.year + 1, 3, 31)):
@@ -135,7 +143,7 @@ def request_record(
             "start": start.isoformat(),
             "end": (end or start).isoformat(),
             "counterparts": [counterpart] if counterpart else [],
-            "title": title,
+            "title": nfc(title.strip()) if title else None,
         },
         actor=actor,
         effective_date=on,

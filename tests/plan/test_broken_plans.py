@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import pytest
@@ -401,3 +402,37 @@ def test_random_edits_never_raise(text):
         assert problem.location is not None and problem.location.line >= 1, problem
         assert problem.location.file == "x.yaml"
         assert problem.message
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "ke-hoach.yaml"
+    os.mkfifo(fifo)
+    result = check(fifo)  # would block for ever if the file were opened
+    assert_rejected(result)
+    assert result.stderr.startswith(f"{fifo}: lỗi: ") and "không phải tệp thường" in result.stderr
+
+
+def test_an_endless_device_is_refused_without_reading_it():
+    result = check(Path("/dev/zero"))
+    assert_rejected(result)
+    assert "không phải tệp thường" in result.stderr
+
+
+def test_a_file_over_the_limit_is_refused_having_read_no_more_than_the_limit(tmp_path, monkeypatch):
+    import plan.load as load
+
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * 4096 + b"\n")
+    monkeypatch.setattr(load, "MAX_BYTES", 1024)
+    text, problem = load._read_text(big, str(big))
+    assert text == "" and problem is not None and "tệp quá lớn" in problem.render()
+
+
+def test_a_control_byte_is_located_at_its_own_line_and_column(tmp_path):
+    path = tmp_path / "ke-hoach.yaml"
+    path.write_text(PLAN.replace("  type: Kế hoạch", "  type: \"Kế\x07 hoạch\"", 1), encoding="utf-8")
+    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if "\x07" in text)
+    result = check(path)
+    assert_rejected(result)
+    assert result.stderr.startswith(f"{path}:{line}:"), result.stderr
+    assert not result.stderr.startswith(f"{path}:1:1:")

@@ -530,3 +530,11 @@ def test_a_ledger_recreated_at_the_same_path_is_a_different_ledger(tmp_path):
     again = Ledger(f"sqlite:///{path}")
     assert again.instance_id != first.instance_id
     again.dispose()
+
+
+def test_a_schema_version_that_is_not_a_number_is_a_ledger_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with Ledger(url) as ledger, ledger.transaction(write=True) as conn:
+        conn.execute(sa.text("UPDATE kehoach_schema SET version = 'abc'"))
+    with pytest.raises(LedgerError, match="«abc», không phải một số"):
+        Ledger(url)

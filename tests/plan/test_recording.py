@@ -360,3 +360,23 @@ def test_assignments_feed_the_execution_form(plan):
     data = parse_assignments(["indicators.participants=120", "held_on=2023-05-12"])
     _, events = _record(plan, 7, Stage.EXECUTION, data)
     assert events[0].payload == {"result": "done", "held_on": "2023-05-12", "indicators": {"participants": 120}}
+
+
+def test_a_note_too_long_and_a_link_that_is_not_a_web_address_are_refused_in_vietnamese(plan):
+    problems = _problems(lambda: _record(plan, 7, Stage.EXECUTION, {"note": "x" * 4100, "indicators": {"participants": 5}}))
+    assert problems == ["note: dài quá 4000 ký tự (có 4100) — cần: tối đa 4000 ký tự"]
+    problems = _problems(lambda: _record(plan, 7, Stage.REPORTING, {"link": "ftp://x.example/bao-cao"}))
+    assert len(problems) == 1 and "không phải địa chỉ web" in problems[0] and "https://" in problems[0]
+    assert not any(word in problems[0] for word in ("should", "scheme", "URL"))
+
+
+def test_a_request_title_is_one_line_of_reasonable_length(plan):
+    item = find_item(plan, 8)
+    with pytest.raises(InputError) as refused:
+        request_record(plan, item, start=D(2023, 8, 1), counterpart="dsq-singapore", title="t" * 201, on=D(2023, 6, 20), actor="vp")
+    assert refused.value.problems == ["title: tên dài 201 ký tự — cần: tối đa 200 ký tự"]
+    with pytest.raises(InputError) as refused:
+        request_record(plan, item, start=D(2023, 8, 1), counterpart="dsq-singapore", title="Kỷ niệm\nBcc: x", on=D(2023, 6, 20), actor="vp")
+    assert "xuống dòng" in refused.value.problems[0]
+    kept = request_record(plan, item, start=D(2023, 8, 1), counterpart="dsq-singapore", title="  Kỷ niệm 50 năm  ", on=D(2023, 6, 20), actor="vp")
+    assert kept.payload["title"] == "Kỷ niệm 50 năm"
