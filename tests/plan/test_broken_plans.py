@@ -6,11 +6,11 @@ from the edited text (the one line holding a marker), so the cases survive edits
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
-import os
 from pathlib import Path
 
 import pytest
