@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,3 +169,19 @@ def test_an_unexpected_failure_is_one_line_and_a_log_file_with_the_traceback(tmp
     assert "Traceback" not in err and "ZeroDivisionError: the unexpected" in err and str(tmp_path / "logs" / ERROR_LOG) in err
     log = (tmp_path / "logs" / ERROR_LOG).read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in log and "boom" in log
+
+
+def test_an_unreachable_mail_server_is_told_at_once_and_again_until_the_mail_is_out(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    env = _env(tmp_path / "home", KEHOACH_SMTP_HOST="127.0.0.1", KEHOACH_SMTP_PORT=str(port), KEHOACH_SMTP_SECURITY="none")
+    started = time.monotonic()
+    first = _kehoach(COMMANDS["digest"], env)
+    took = time.monotonic() - started
+    assert first.returncode == 1 and "Traceback" not in first.stdout + first.stderr, first.stdout + first.stderr
+    assert "8 thư mới, 0 thư đã gửi" in first.stdout and "8 thư chưa gửi được" in first.stdout
+    assert "từ chối kết nối" in first.stdout and "tự thử lại lúc" in first.stdout and "kehoach outbox retry" in first.stdout
+    assert took < 120, f"delivered once, no minutes of retries ({took:.0f} s)"
+    again = _kehoach(COMMANDS["digest"], env)
+    assert again.returncode == 1 and "0 thư mới" in again.stdout and "8 thư chưa gửi được" in again.stdout, again.stdout
