@@ -20,8 +20,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from flows import resources
-from flows.delivery import deliver_and_check, queue_mail
+from flows.delivery import queue_mail
 from flows.labels import item_run_name
+from flows.mail_task import deliver_and_check
 from flows.resume import pause_key
 from plan.awaiting import awaiting_outcome
 from plan.events import Event, EventKind, PlanRef, content_key

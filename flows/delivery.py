@@ -1,4 +1,6 @@
-"""Mail from flows: queue in the outbox, then deliver, with the settings' transport.
+"""Mail from a run: queue in the outbox, then deliver, with the settings' transport. No Prefect here:
+`kehoach digest` and `kehoach report` with no server configured deliver through these functions
+directly; the flows wrap `deliver` in a task (flows/mail_task.py).
 
 Everything is queued before anything is sent, so a crash or an SMTP outage loses nothing: the next
 run (or `kehoach outbox retry`) sends what is still due, each key at most once.
@@ -6,10 +8,9 @@ run (or `kehoach outbox retry`) sends what is still due, each key at most once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
-
-from prefect import task
 
 from flows import resources
 from notifications.mail import Mail
@@ -20,6 +21,10 @@ from notifications.transport import transport_from_settings
 
 class MailNotDelivered(RuntimeError):
     """Some mail was refused for good (a 5xx answer, a bad certificate): the run fails with the reason."""
+
+
+class MailToRetry(RuntimeError):
+    """Nothing could be sent and everything may go later: raised so that the deliver task retries."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,10 @@ def queue_mail(plan_id: str, mails: list[Mail]) -> list[str]:
     return Outbox(resources.ledger()).queue(plan_id, mails)
 
 
-@task(name="deliver-mail", retries=2, retry_delay_seconds=[60, 300])
-def deliver_task(limit: int | None = None, retry_here: bool = True) -> Delivery:
-    """Send every due mail. Temporary failures make the task retry after the outbox's backoff (1 and
-    5 minutes) when `retry_here`; what is still undelivered stays queued for the next run. Permanent
-    failures are reported, not retried."""
+def deliver(limit: int | None = None, retry_here: bool = True) -> Delivery:
+    """Send every due mail. With `retry_here`, a delivery that sent nothing and may succeed later
+    raises MailToRetry (the deliver task then tries again after 1 and 5 minutes); what is still
+    undelivered stays queued for the next run. Permanent failures are reported, not retried."""
     mail = mail_settings()
     transport = transport_from_settings(mail, resources.settings().home)
     try:
@@ -64,17 +68,12 @@ def deliver_task(limit: int | None = None, retry_here: bool = True) -> Delivery:
         sent=tuple(report.sent), retry=dict(report.retry), permanent=dict(report.permanent), transport=type(transport).__name__
     )
     if retry_here and report.retry and not report.sent and not report.permanent:
-        raise RuntimeError(f"{len(report.retry)} thư chưa gửi được, sẽ thử lại: {next(iter(report.retry.values()))}")
+        raise MailToRetry(f"{len(report.retry)} thư chưa gửi được, sẽ thử lại: {next(iter(report.retry.values()))}")
     return delivery
 
 
-def deliver_and_check(logger: Any) -> Delivery:
-    """Deliver what is due; a permanent refusal fails the run. Under a command a person waits for,
-    once: the outbox's schedule and `kehoach outbox retry` do the retrying."""
-    if resources.interactive():
-        delivery = deliver_task.with_options(retries=0)(retry_here=False)
-    else:
-        delivery = deliver_task()
+def checked(delivery: Delivery, logger: Any) -> Delivery:
+    """The delivery, its failures logged; a permanent refusal raises MailNotDelivered."""
     for key, error in delivery.retry.items():
         logger.warning("Thư %s chưa gửi được, sẽ thử lại: %s", key, error)
     for key, error in delivery.permanent.items():
@@ -82,3 +81,9 @@ def deliver_and_check(logger: Any) -> Delivery:
     if delivery.permanent:
         raise MailNotDelivered("; ".join(f"{k}: {e}" for k, e in delivery.permanent.items()))
     return delivery
+
+
+def deliver_once(logger: Any = None) -> Delivery:
+    """Deliver what is due, once (a person is waiting): the outbox's schedule and `kehoach outbox
+    retry` do the retrying."""
+    return checked(deliver(retry_here=False), logger or logging.getLogger("kehoach"))

@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows import resources
-from flows.delivery import Delivery, deliver_and_check, queue_mail
-from notifications.digest import digest_mails
-from plan.progress import plan_status
-
-
-@dataclass(frozen=True)
-class DigestRun:
-    """The digests queued today (their outbox keys) and what the delivery after them did."""
-
-    queued: tuple[str, ...]
-    delivery: Delivery
+from flows.digest_job import DigestRun, queue_digests
+from flows.mail_task import deliver_and_check
 
 
 @flow(name="unit-digest", flow_run_name="Thư tổng hợp {as_of}", log_prints=False)
@@ -34,15 +24,10 @@ def unit_digest(as_of: dt.date | None = None, unit: str | None = None, plan_path
     """
     logger = get_run_logger()
     as_of = as_of or resources.today()
-    plan, _ = resources.load(plan_path)
-    statuses = plan_status(plan, resources.ledger().events(plan.id), as_of)
-    mails = digest_mails(plan, statuses, as_of)
-    if unit is not None:
-        mails = [m for m in mails if f"/{unit}/" in m.key]
-    queued = queue_mail(plan.id, mails)
+    plan_id, queued = queue_digests(as_of, unit, plan_path)
     delivery = deliver_and_check(logger)
     create_markdown_artifact(
-        key=f"unit-digest-{plan.id}".replace("_", "-")[:64],
+        key=f"unit-digest-{plan_id}".replace("_", "-")[:64],
         markdown="\n".join(
             [
                 f"# Thư tổng hợp ngày {as_of:%d/%m/%Y}",

@@ -8,44 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from flows import resources
-from flows.delivery import deliver_and_check, queue_mail
-from notifications.report_mail import report_mails
-from plan.calendar import PeriodKind, ReportingPeriod, latest_closed_period
+from flows.mail_task import deliver_and_check
+from flows.report_job import ReportRun, aggregate_step, mail_step, out_dir, render_step, the_period
+from plan.calendar import ReportingPeriod
 from plan.model import Plan
 from reports.data import ReportData
 from reports.document import ReportFiles
 
-
-@dataclass(frozen=True)
-class ReportRun:
-    """The result of an `upward-report` run: the period, the files written, the mails sent."""
-
-    period: str
-    files: ReportFiles
-    sent: tuple[str, ...]
-    events_in_period: int
-
-
-@task(name="aggregate")
-def aggregate_task(plan_path: str, period_id: str, as_of: dt.date) -> ReportData:
-    from reports.aggregate import aggregate
-
-    plan, _ = resources.load(plan_path)
-    return aggregate(plan, resources.ledger(), ReportingPeriod.parse(period_id), as_of)
-
-
-@task(name="render-report")
-def render_task(data: ReportData, out_dir: str, number: str | None) -> ReportFiles:
-    from reports.document import render_report
-
-    return render_report(data, Path(out_dir), number=number)
+aggregate_task = task(name="aggregate")(aggregate_step)
+render_task = task(name="render-report")(render_step)
 
 
 @flow(name="upward-report", flow_run_name="Báo cáo {period}", log_prints=False)
@@ -65,15 +42,15 @@ def upward_report(
     as_of = as_of or resources.today()
     path = str(resources.plan_path(plan_path))
     plan, _ = resources.load(path)
-    the_period = ReportingPeriod.parse(period) if period else latest_closed_period([PeriodKind(k) for k in plan.reporting.periods], as_of)
-    data = aggregate_task(path, the_period.id, as_of)
-    files = render_task(data, str(resources.settings().reports_dir / the_period.id), number)
-    _publish(plan, the_period, as_of, data, files)
+    chosen = the_period(plan, period, as_of)
+    data = aggregate_task(path, chosen.id, as_of)
+    files = render_task(data, out_dir(chosen), number)
+    _publish(plan, chosen, as_of, data, files)
     sent: tuple[str, ...] = ()
     if send:
-        queue_mail(plan.id, report_mails(plan, the_period, (files.pdf, files.docx, files.xlsx)))
+        mail_step(plan, chosen, files)
         sent = deliver_and_check(logger).sent
-    return ReportRun(period=the_period.id, files=files, sent=sent, events_in_period=data.events_in_period)
+    return ReportRun(period=chosen.id, files=files, sent=sent, events_in_period=data.events_in_period)
 
 
 def _publish(plan: Plan, period: ReportingPeriod, as_of: dt.date, data: ReportData, files: ReportFiles) -> None:

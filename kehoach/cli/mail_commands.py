@@ -45,15 +45,21 @@ def run_digest(settings: Settings, path: Path, as_of: dt.date | None, unit: str 
     except MailSettingsError as exc:
         console.print(f"[red]lỗi[/red]: {exc}", highlight=False)
         return EXIT_INVALID
-    with embedded_api(settings):
-        from flows.delivery import MailNotDelivered
-        from flows.digest import unit_digest
+    from flows.delivery import MailNotDelivered
 
-        try:
-            run = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
-        except MailNotDelivered as exc:
-            console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
-            return EXIT_FAILED
+    try:
+        if settings.has_server:  # a flow run on the team's server, visible in its UI
+            with embedded_api(settings):
+                from flows.digest import unit_digest
+
+                run = unit_digest(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
+        else:  # the same steps in this process: no Prefect start-up for a one-off command
+            from flows.digest_job import make_digests
+
+            run = make_digests(as_of=as_of, unit=unit, plan_path=str(path.resolve()))
+    except MailNotDelivered as exc:
+        console.print(f"[red]Thư bị từ chối[/red]: {exc}", highlight=False)
+        return EXIT_FAILED
     mail = settings.mail
     where = f"máy chủ SMTP {mail.smtp_host}" if mail.smtp_configured else f"maildir {settings.maildir} (mở bằng Thunderbird, mutt hoặc đọc tệp .eml trong new/)"
     console.print(

@@ -49,15 +49,21 @@ def run_report(
 
     inputs.open_ledger(settings)  # a ledger that cannot be opened is told before any run starts
     as_of = as_of or resources.today()
-    with embedded_api(settings):
-        from flows.delivery import MailNotDelivered
-        from flows.report import upward_report
+    from flows.delivery import MailNotDelivered
 
-        try:
-            run = upward_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
-        except MailNotDelivered as exc:
-            console.print(f"[red]Báo cáo đã lập nhưng thư bị từ chối[/red]: {exc}", highlight=False)
-            return EXIT_FAILED
+    try:
+        if settings.has_server:  # a flow run on the team's server, visible in its UI
+            with embedded_api(settings):
+                from flows.report import upward_report
+
+                run = upward_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
+        else:  # the same steps in this process: no Prefect start-up for a one-off command
+            from flows.report_job import make_report
+
+            run = make_report(period=period, as_of=as_of, plan_path=str(path.resolve()), number=number, send=send)
+    except MailNotDelivered as exc:
+        console.print(f"[red]Báo cáo đã lập nhưng thư bị từ chối[/red]: {exc}", highlight=False)
+        return EXIT_FAILED
     console.print(f"Báo cáo kỳ {run.period} ({run.events_in_period} sự kiện trong kỳ):", highlight=False)
     for kind, file in (("PDF", run.files.pdf), ("DOCX", run.files.docx), ("XLSX", run.files.xlsx)):
         console.print(f"  {kind}: {file}", highlight=False)
