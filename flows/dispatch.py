@@ -35,9 +35,15 @@ from prefect.exceptions import PrefectHTTPStatusError
 from flows import orphans, resources
 from flows.content_item import ItemSummary, content_item
 from flows.labels import item_run_name, item_tags
+from notifications.coordination import coordination_keys
+from notifications.outbox import Outbox
+from plan import workload
 from plan.awaiting import will_wait
+from plan.events import Event
 from plan.model import Item, Plan
+from plan.progress import ItemStatus
 from plan.schedule import working_calendar
+from plan.workload import Work
 
 CONTENT_ITEM_DEPLOYMENT = "content-item/content-item"
 POLL_SECONDS = 2.0
@@ -46,7 +52,8 @@ QUEUED_MAX = 8  # item runs created and not yet taken by a worker, at most (see 
 START_RETRY_SECONDS = (5, 15, 30, 60)  # pauses between tries to create an item run the server refused
 STALL_SECONDS = 1800  # stop waiting once nothing has moved for this long
 ORPHAN_CHECK_SECONDS = 60  # how often item runs are checked for a process that died without a word
-SETTLED = ("Completed", "Suspended")  # an item run that ended well, or waits for a unit's outcome
+NO_WORK = "No work today"  # an item whose run would record and send nothing: it gets none
+SETTLED = ("Completed", "Suspended", NO_WORK)  # ended well, waits for a unit's outcome, or had nothing to do
 
 
 @dataclass(frozen=True)
@@ -112,16 +119,44 @@ def deployed_api_on_postgres() -> bool:
     return api_on_postgres() or resources.settings().ledger_on_postgres
 
 
-def in_order(plan: Plan, path: str, as_of: dt.date, finished: Finished) -> None:
-    """Each item as a subflow, one after another."""
+def work_today(plan: Plan, as_of: dt.date) -> dict[str, Work]:
+    """Each item's work on `as_of` (plan/workload.py), from one read of the ledger and the outbox."""
+    calendar = working_calendar(plan)
+    by_item: dict[str, list[Event]] = {}
+    for event in resources.ledger().events(plan.id):
+        by_item.setdefault(event.item, []).append(event)
+    queued = Outbox(resources.ledger()).keys(plan.id)
+
+    def new_mails(status: ItemStatus) -> int:
+        return len(coordination_keys(plan, [status], as_of, calendar=calendar) - queued)
+
+    return {item.id: workload.work_today(plan, item, by_item.get(item.id, []), as_of, calendar, new_mails) for item in plan.items}
+
+
+def without_work(plan: Plan, work: dict[str, Work], can_wait: bool, finished: Finished) -> list[Item]:
+    """The items with work today; the others are told finished, with their status, without a run.
+    `can_wait`: the runs can suspend for a unit's outcome (deployed)."""
+    busy = []
     for item in plan.items:
+        if work[item.id].needs_run(can_wait):
+            busy.append(item)
+        else:
+            finished(ItemRun(number=item.number, id=item.id, state=NO_WORK, rag=work[item.id].status.rag.value))
+    return busy
+
+
+def in_order(plan: Plan, items: list[Item], path: str, as_of: dt.date, finished: Finished) -> None:
+    """Each item as a subflow, one after another."""
+    for item in items:
         finished(_summarised(item, _run_item(plan, item, path, as_of)))
 
 
-def concurrently(plan: Plan, path: str, as_of: dt.date, finished: Finished) -> None:
+def concurrently(plan: Plan, items: list[Item], path: str, as_of: dt.date, finished: Finished) -> None:
     """Each item as a subflow, eight at a time (a PostgreSQL-backed API only)."""
-    with ThreadPoolExecutor(max_workers=min(8, len(plan.items))) as pool:
-        futures = [(item, pool.submit(contextvars.copy_context().run, _run_item, plan, item, path, as_of)) for item in plan.items]
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        futures = [(item, pool.submit(contextvars.copy_context().run, _run_item, plan, item, path, as_of)) for item in items]
         for item, future in futures:
             finished(_summarised(item, future.result()))
 
@@ -135,7 +170,9 @@ def _run_item(plan: Plan, item: Item, path: str, as_of: dt.date) -> ItemSummary:
         return content_item(item.id, as_of=as_of, plan_path=path)
 
 
-def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: bool, finished: Finished) -> None:
+def deployed(
+    plan: Plan, items: list[Item], work: dict[str, Work], path: str, as_of: dt.date, logger: Any, concurrent: bool, finished: Finished
+) -> None:
     """Deployed: an item that will wait for a unit's outcome starts as its own `content-item` run
     (a subflow cannot suspend), which the workers take; the others run here, as subflows, in a thread
     of this run, meanwhile. Returns once every item has settled: final, or suspended waiting. With
@@ -144,7 +181,7 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
     A process per item costs seconds of start-up (importing Prefect, loading the plan) on the
     workers' machine; an item with nothing to wait for today does not need one. Which items will
     wait is decided the way the item's run decides it (plan/awaiting.py: the same stage steps,
-    then the same test), from one read of the ledger.
+    then the same test), in `work_today`.
 
     Item runs are created as the workers take them: at most QUEUED_MAX wait in the queue at a time.
     Hundreds of runs created at once sit "Scheduled" until a worker is free, and the server's
@@ -155,12 +192,8 @@ def deployed(plan: Plan, path: str, as_of: dt.date, logger: Any, concurrent: boo
     from prefect.runtime import flow_run as flow_run_runtime
 
     calendar = working_calendar(plan)
-    by_item: dict[str, list] = {}
-    for event in resources.ledger().events(plan.id):
-        by_item.setdefault(event.item, []).append(event)
-    waits = {item.id for item in plan.items if will_wait(plan, item, by_item.get(item.id, []), as_of, calendar)}
-    to_start = deque(item for item in plan.items if item.id in waits)
-    here = [item for item in plan.items if item.id not in waits]
+    to_start = deque(item for item in items if work[item.id].waits)
+    here = [item for item in items if not work[item.id].waits]
     logger.info(
         "%d nội dung cần đơn vị nhập kết quả: mỗi nội dung một lượt chạy riêng (chờ trên giao diện); "
         "%d nội dung chạy ngay trong lượt này", len(to_start), len(here),

@@ -16,6 +16,7 @@ from prefect.runtime import deployment
 
 from flows import dispatch, resources
 from flows.dispatch import ItemRun
+from flows.mail_task import deliver_and_check
 from plan.model import Plan
 from plan.progress import plan_status
 from plan.status_views import status_markdown, status_rows
@@ -36,13 +37,17 @@ def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurr
     path = str(resources.plan_path(plan_path))
     plan, _ = resources.load(path)
     progress = dispatch.Progress(plan, as_of, logger)
+    work = dispatch.work_today(plan, as_of)
+    items = dispatch.without_work(plan, work, bool(deployment.id), progress.finished)
+    logger.info("%d/%d nội dung có việc hôm nay; các nội dung khác không cần lượt chạy", len(items), len(plan.items))
     if deployment.id:
         on_postgres = concurrent if concurrent is not None else dispatch.deployed_api_on_postgres()
-        dispatch.deployed(plan, path, as_of, logger, on_postgres, progress.finished)
+        dispatch.deployed(plan, items, work, path, as_of, logger, on_postgres, progress.finished)
     elif concurrent if concurrent is not None else dispatch.api_on_postgres():
-        dispatch.concurrently(plan, path, as_of, progress.finished)
+        dispatch.concurrently(plan, items, path, as_of, progress.finished)
     else:
-        dispatch.in_order(plan, path, as_of, progress.finished)
+        dispatch.in_order(plan, items, path, as_of, progress.finished)
+    deliver_and_check(logger)  # what is due in the outbox, though no item with work queued it today
     _publish_status(plan, as_of)
     results = sorted(progress.results, key=lambda r: r.number)
     unsettled = [r for r in results if not r.settled]

@@ -5,7 +5,10 @@ so deciding again on a later date queues nothing new."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from notifications.digest import applicable
 from notifications.mail import Address, Mail, MailKind, mail_key
@@ -54,28 +57,34 @@ def coordination_mails(
     - an overdue notice when an unfinished stage is past due;
     - an escalation to the directors when it is late by more than `policy.off_track_after_working_days`.
     """
-    calendar = calendar or working_calendar(plan)
+    return [make() for _, make in _due(plan, statuses, as_of, calendar or working_calendar(plan))]
+
+
+def coordination_keys(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, *, calendar: WorkingCalendar | None = None) -> set[str]:
+    """The outbox keys of the mails `coordination_mails` would give, without writing any of them."""
+    return {key for key, _ in _due(plan, statuses, as_of, calendar or working_calendar(plan))}
+
+
+def _due(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, calendar: WorkingCalendar) -> Iterator[tuple[str, Callable[[], Mail]]]:
+    """Each mail due: its key, and how to write it."""
     policy = plan.policy
-    mails: list[Mail] = []
     for status in statuses:
         item = status.item
         for view in status.stages:
             if view.finished or not applicable(view):
                 continue
             if view.stage is Stage.COORDINATION:
-                mails.extend(_invitations(plan, item, view, as_of))
+                yield from _invitations(plan, item, view, as_of)
             late = calendar.working_days_late(view.due, as_of)
             if late == 0:
                 left = calendar.working_days_late(as_of, view.due)  # working days in (as_of, due]
                 if as_of <= view.due and left <= policy.remind_before_working_days:
-                    mails.extend(_stage_mails(plan, status, view, as_of, MailKind.REMINDER, left=left))
+                    yield from _stage_mails(plan, status, view, as_of, MailKind.REMINDER, left=left)
             else:
-                mails.extend(_stage_mails(plan, status, view, as_of, MailKind.OVERDUE, late=late))
-                if late > policy.off_track_after_working_days:
-                    mail = _escalation(plan, status, view, as_of, late)
-                    if mail is not None:
-                        mails.append(mail)
-    return mails
+                yield from _stage_mails(plan, status, view, as_of, MailKind.OVERDUE, late=late)
+                if late > policy.off_track_after_working_days and plan.directors.emails:
+                    key = mail_key(MailKind.ESCALATION, plan.directors.id, item.id, view.occurrence.id, view.stage.value)
+                    yield key, functools.partial(_escalation, plan, status, view, as_of, late)
 
 
 # --- invitations -----------------------------------------------------------------------------
@@ -87,19 +96,18 @@ def event_title(item: Item, view: StageView) -> str:
     return view.occurrence.title if not view.occurrence.is_main and view.occurrence.title else item.short_title
 
 
-def _invitations(plan: Plan, item: Item, view: StageView, as_of: dt.date) -> list[Mail]:
+def _invitations(plan: Plan, item: Item, view: StageView, as_of: dt.date) -> Iterator[tuple[str, Callable[[], Mail]]]:
     # An invitation is pointless once the occurrence has begun; before the stage opens it is early.
     if as_of < view.opens or as_of >= view.occurrence.start:
-        return []
-    mails = []
+        return
     for cp, answer in view.counterparts.items():
         if answer not in _NOT_ANSWERED:
             continue
         counterpart = plan.counterpart(cp)
         if not counterpart.contacts:
             continue  # nobody to write to; the unit sees the counterpart as unanswered in its digest
-        mails.append(invitation_mail(plan, item, view, counterpart, as_of))
-    return mails
+        key = mail_key(MailKind.INVITATION, counterpart.id, item.id, view.occurrence.id)
+        yield key, functools.partial(invitation_mail, plan, item, view, counterpart, as_of)
 
 
 def invitation_mail(plan: Plan, item: Item, view: StageView, counterpart: Counterpart, as_of: dt.date) -> Mail:
@@ -144,41 +152,44 @@ def _where(view: StageView) -> str:
 
 def _stage_mails(
     plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, kind: MailKind, *, left: int = 0, late: int = 0
-) -> list[Mail]:
+) -> Iterator[tuple[str, Callable[[], Mail]]]:
     item = status.item
-    mails = []
     for recipients in responsible(plan, item):
         to, cc = _addresses(recipients.to), _addresses(recipients.cc)
         if not to:
             to, cc = cc, ()
         if not to:
             continue
-        if kind is MailKind.REMINDER:
-            when = "hôm nay" if view.due == as_of else f"{short_date(view.due)}"
-            subject = f"[Kehoach] Nhắc việc: {_where(view)} — ND {item.number} {item.short_title} — hạn {when}"
-        else:
-            subject = f"[Kehoach] Quá hạn: {_where(view)} — ND {item.number} {item.short_title} (hạn {short_date(view.due)})"
-        context = _stage_context(plan, status, view, as_of, left=left, late=late)
-        context.update(unit=recipients.to[0], role=recipients.role)
-        template = "reminder" if kind is MailKind.REMINDER else "overdue"
-        mails.append(
-            Mail(
-                key=mail_key(kind, recipients.key, item.id, view.occurrence.id, view.stage.value),
-                kind=kind,
-                to=to,
-                cc=cc,
-                subject=subject,
-                html=render_html(template, **context),
-                text=render_text(template, **context),
-            )
-        )
-    return mails
+        key = mail_key(kind, recipients.key, item.id, view.occurrence.id, view.stage.value)
+        yield key, functools.partial(_stage_mail, plan, status, view, as_of, kind, key, recipients, to, cc, left, late)
 
 
-def _escalation(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, late: int) -> Mail | None:
+def _stage_mail(
+    plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, kind: MailKind, key: str, recipients: Any,
+    to: tuple[Address, ...], cc: tuple[Address, ...], left: int, late: int,
+) -> Mail:
+    item = status.item
+    if kind is MailKind.REMINDER:
+        when = "hôm nay" if view.due == as_of else f"{short_date(view.due)}"
+        subject = f"[Kehoach] Nhắc việc: {_where(view)} — ND {item.number} {item.short_title} — hạn {when}"
+    else:
+        subject = f"[Kehoach] Quá hạn: {_where(view)} — ND {item.number} {item.short_title} (hạn {short_date(view.due)})"
+    context = _stage_context(plan, status, view, as_of, left=left, late=late)
+    context.update(unit=recipients.to[0], role=recipients.role)
+    template = "reminder" if kind is MailKind.REMINDER else "overdue"
+    return Mail(
+        key=key,
+        kind=kind,
+        to=to,
+        cc=cc,
+        subject=subject,
+        html=render_html(template, **context),
+        text=render_text(template, **context),
+    )
+
+
+def _escalation(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, late: int) -> Mail:
     directors = plan.directors
-    if not directors.emails:
-        return None
     item = status.item
     units = [u for r in responsible(plan, item) for u in (*r.to, *r.cc)]
     context = _stage_context(plan, status, view, as_of, late=late)

@@ -284,6 +284,12 @@ class Outbox:
         with self.ledger.transaction(write=False) as conn:
             return [_entry(row) for row in conn.execute(query).mappings()]
 
+    def keys(self, plan_id: str) -> set[str]:
+        """Every key queued for the plan, whatever its status."""
+        t = outbox_table
+        with self.ledger.transaction(write=False) as conn:
+            return set(conn.execute(sa.select(t.c.idempotency_key).where(t.c.plan_id == nfc(plan_id))).scalars())
+
     def counts(self) -> dict[str, int]:
         """How many entries are in each status (every status present, 0 when none)."""
         t = outbox_table

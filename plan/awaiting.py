@@ -9,6 +9,7 @@ date in; no ledger, no Prefect.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from copy import deepcopy
 
 from plan.calendar import WorkingCalendar
@@ -29,7 +30,7 @@ def awaiting_outcome(plan: Plan, status: ItemStatus, as_of: dt.date, calendar: W
     ]
 
 
-def todays_steps(plan: Plan, item: Item, events: list[Event], as_of: dt.date, calendar: WorkingCalendar) -> list[NewEvent]:
+def todays_steps(plan: Plan, item: Item, events: Sequence[Event | NewEvent], as_of: dt.date, calendar: WorkingCalendar) -> list[NewEvent]:
     """The events the item's stage steps would record on `as_of` (as `content-item` takes them),
     without recording anything."""
     new: list[NewEvent] = []

@@ -99,6 +99,8 @@ def _run_items(plan: Plan, path: Path, as_of: dt.date, console: Any) -> None:
     def show(done: int, total: int, result: ItemRun) -> None:
         item = plan.item(result.id)
         how = RAG_LABELS[Rag(result.rag)] if result.rag else result.state
+        if result.state == dispatch.NO_WORK:
+            how += " (không có việc hôm nay)"
         console.print(f"  [{done}/{total}] ND {item.number} {item.short_title}: {how}", highlight=False)
 
     dispatch.progress_listeners.append(show)
