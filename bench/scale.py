@@ -4,6 +4,8 @@ on PostgreSQL and on SQLite, one after the other in one invocation.
     pip install -e '.[test,bench]'      # and Debian's postgresql (initdb, pg_ctl), as .ci/run installs
     python bench/scale.py               # 1,000 items, as of 2023-05-15, PostgreSQL then SQLite
     python bench/scale.py --items 100 --backends postgresql --keep /tmp/scale   # smaller, keep logs
+    python bench/scale.py --day typical  # an ordinary morning: the first day from 15/06 with ≤ 20 items with work,
+                                         # after a past replayed in-process (bench/history.py)
 
 For each backend: a fresh stack (`kehoach serve --workers 2 --worker-limit 4` on 127.0.0.1, via
 tests/stack.py's `served_stack`; for PostgreSQL a throwaway cluster from `postgres_cluster`, with
@@ -60,6 +62,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
+import history  # noqa: E402
 from generate import generate_plan  # noqa: E402
 from stack import create_database, free_port, served_stack  # noqa: E402
 
@@ -322,6 +325,8 @@ class Result:
     peak_processes: int = 0
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     ledger_events: int = 0
+    items_with_work: int = 0
+    prefect_rows_added: dict[str, int] = field(default_factory=dict)  # table -> rows added by the plan-run
     load_before: list[float] = field(default_factory=list)
     load_after: list[float] = field(default_factory=list)
     started: str = ""
@@ -341,11 +346,39 @@ def set_engine_command(client) -> None:
     client.update_work_pool("kehoach", WorkPoolUpdate(base_job_template=template))
 
 
-def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path) -> Result:
+def sa_url(admin_url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def prefect_rows(url: str) -> dict[str, int]:
+    """Rows in each table of Prefect's database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql+asyncpg", "postgresql+psycopg"))
+    try:
+        with engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+            return {name: int(conn.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar() or 0) for name in names}
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Past:
+    """The replayed past a typical day starts from."""
+
+    plan: object
+    history: object
+    items_with_work: int
+
+
+def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path, past: Past | None = None) -> Result:
     result = Result(backend, options.items, options.as_of, options.workers, options.worker_limit, options.engine_command)
     home = root / backend
     with contextlib.ExitStack() as stack:
-        database_url, pg = None, None
+        database_url, pg, admin_url = None, None, ""
         if backend == "postgresql":
             admin_url, pid = stack.enter_context(postgres(home / "pg"))
             database_url = create_database(admin_url, "kehoach_scale")
@@ -354,6 +387,15 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
             served_stack(home, database_url=database_url, workers=options.workers, worker_limit=options.worker_limit, extra_env=STACK_ENV)
         )
         result.logs = str(served.kehoach_home / "logs")
+        if past is not None:
+            with served.ledger() as ledger:
+                history.write(past.plan, ledger, past.history)
+            result.items_with_work = past.items_with_work
+        prefect_db = (
+            sa_url(admin_url, "kehoach_scale_prefect") if backend == "postgresql"
+            else f"sqlite:///{served.kehoach_home / 'prefect' / 'prefect.db'}"
+        )
+        rows_before = prefect_rows(prefect_db)
         if options.engine_command:
             with served.client() as client:
                 set_engine_command(client)
@@ -392,6 +434,8 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
                 result.runs_by_state, result.item_runs = flow_runs_by_state(client)
         finally:
             sampler.stop()
+        rows_after = prefect_rows(prefect_db)
+        result.prefect_rows_added = {t: rows_after[t] - rows_before.get(t, 0) for t in rows_after if rows_after[t] != rows_before.get(t, 0)}
         cpu_after = stack_cpu(served.serve.process.pid)
         result.cpu_seconds = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}
         if pg is not None:
@@ -422,9 +466,9 @@ def table(results: list[Result]) -> str:
         (
             "| backend | wall, trigger → plan-run final | failed runs (of all flow runs) | item runs: waiting runs suspended / "
             "subflows completed | lock errors | peak RSS of the stack | CPU s: server / workers and runs / PostgreSQL | "
-            "ledger events | load average before → after |"
+            "ledger events | items with work | rows added to Prefect's database (flow_run / task_run / all) | load average before → after |"
         ),
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         suspended = sum(n for k, n in r.item_runs.items() if k.startswith("waiting run") and "PAUSED" in k)
@@ -437,7 +481,9 @@ def table(results: list[Result]) -> str:
         items = f"{suspended} / {here}" + (f" (+{others} waiting runs not suspended)" if others else "")
         rows.append(
             f"| {r.backend} | {_duration(r.wall_seconds)} (plan-run {r.plan_run_state}) | {r.failed_runs} ({r.flow_runs:,}) | {items} | "
-            f"{r.lock_errors} | {rss} | {cpu} | {r.ledger_events:,} | {' '.join(map(str, r.load_before))} → {' '.join(map(str, r.load_after))} |"
+            f"{r.lock_errors} | {rss} | {cpu} | {r.ledger_events:,} | {r.items_with_work or '–'} | "
+            f"{r.prefect_rows_added.get('flow_run', 0):,} / {r.prefect_rows_added.get('task_run', 0):,} / {sum(r.prefect_rows_added.values()):,} | "
+            f"{' '.join(map(str, r.load_before))} → {' '.join(map(str, r.load_after))} |"
         )
     return "\n".join(rows)
 
@@ -468,6 +514,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--units", type=int, default=60)
     parser.add_argument("--as-of", default=DEFAULT_AS_OF)
+    parser.add_argument("--day", choices=["worst", "typical"], default="worst",
+                        help="worst: --as-of on an empty ledger; typical: the first day from 15/06 with at most 20 items with work, after a replayed past")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-limit", type=int, default=4, help="flow runs at a time per worker (the plan-run takes one)")
     parser.add_argument("--backends", default="postgresql,sqlite", help="comma-separated, in order: postgresql, sqlite")
@@ -493,10 +541,21 @@ def main() -> None:
         plan_file = root / f"plan-{options.items}.yaml"
         plan_file.write_text(generate_plan(options.items, options.units), encoding="utf-8")
         plan_id = f"generated-{options.items}-{options.units}"
+        past = None
+        if options.day == "typical":
+            from plan.load import load_plan
+
+            plan = load_plan(plan_file).plan
+            began = time.perf_counter()
+            day, count, replayed = history.typical_day(plan, dt.date(plan.year, 6, 15), 20)
+            options.as_of = day.isoformat()
+            past = Past(plan, replayed, count)
+            print(f"typical day {day}: {count} items with work; past replayed in {time.perf_counter() - began:.0f} s "
+                  f"({len(replayed.events):,} events, {len(replayed.mails):,} mails)", file=sys.stderr)
         results = []
         for backend in backends:
             print(f"{backend}: {options.items} items as of {options.as_of}, {options.workers} workers × limit {options.worker_limit}", file=sys.stderr)
-            result = run_backend(backend, plan_file, plan_id, options, root)
+            result = run_backend(backend, plan_file, plan_id, options, root, past)
             print(json.dumps(asdict(result), ensure_ascii=False, indent=1), file=sys.stderr)
             results.append(result)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, CPython {platform.python_version()}"
