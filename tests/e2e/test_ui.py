@@ -3,11 +3,11 @@
 `kehoach serve` runs the Prefect server (basic auth on, its database on PostgreSQL), the deployments
 and a worker on 127.0.0.1, with the ledger in a PostgreSQL database of the test's own. The test
 triggers `plan-run` for the 2023 plan on 15/05/2023, the way `prefect deployment run` does; each of
-the nine content items then runs as its own `content-item` run, and those that need a unit's
-outcome are suspended waiting for it. Then, in Debian's Chromium:
+the content items with work that day then runs as its own `content-item` run, and those that need a
+unit's outcome are suspended waiting for it. Then, in Debian's Chromium:
 
 1. the UI asks for the password first, and takes it;
-2. the Runs page lists the nine item runs by their names (ND n · title · lead · date), each in the
+2. the Runs page lists the item runs by their names (ND n · title · lead · date), each in the
    state the API reports, some Suspended;
 3. a suspended run's page shows it waiting, and the log line says for what;
 4. the plan-run's artifacts: the progress (100 %), the status table and the status report, with
@@ -90,7 +90,13 @@ def _item_runs(client) -> dict[str, Any]:
     """Item run name -> its flow run, for the runs the plan-run started."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
-    names = [_item_run_name(item) for item in _plan().items]
+    from plan.schedule import working_calendar
+    from plan.workload import work_today
+
+    plan = _plan()
+    calendar = working_calendar(plan)
+    # The plan-run gives a run to the items with work on AS_OF (on an empty ledger: plan/workload.py).
+    names = [_item_run_name(item) for item in plan.items if work_today(plan, item, [], AS_OF, calendar).needs_run(can_wait=True)]
     runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names)))
     by_name: dict[str, list] = {}
     for r in runs:
