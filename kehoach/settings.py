@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from notifications.settings import EnvironmentSettings, MailSettings
+from notifications.settings import EnvironmentSettings, MailSettings, visible_text
 from plan.load import DEFAULT_PLAN
 
 ENV_PREFIX = "KEHOACH_"
@@ -46,6 +47,7 @@ _EXPECTED = {
     "database_url": "địa chỉ một cơ sở dữ liệu lưu lâu dài, ví dụ sqlite:////đường/dẫn/ledger.sqlite hoặc postgresql+psycopg://người_dùng@máy/tên_csdl",
     "plan": "đường dẫn tới một tệp kế hoạch (.yaml)",
     "task_workers": "một số nguyên từ 1 trở lên",
+    "user": "tên người ghi, một dòng chữ",
 }
 
 
@@ -102,17 +104,30 @@ class Settings(EnvironmentSettings):
     @field_validator("database_url")
     @classmethod
     def _kept(cls, value: str | None) -> str | None:
-        """A ledger must outlive the command: an in-memory SQLite database would lose every event."""
-        if value and value.lower().startswith("sqlite"):
-            from sqlalchemy.engine import make_url
+        """A database URL the ledger can keep its events in: parseable, not in memory (which would
+        lose every event when the command ends); a relative SQLite path made absolute, once, here."""
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
 
-            try:
-                url = make_url(value)
-            except Exception:  # noqa: BLE001 - the ledger says what is wrong with the URL when it opens it
-                return value
-            database = (url.database or "").strip()
-            if not database or database == ":memory:" or "mode=memory" in value.lower() or database.startswith("file::memory:"):
-                raise ValueError("một cơ sở dữ liệu trong bộ nhớ mất hết khi lệnh kết thúc")
+        try:
+            url = make_url(value)
+        except Exception:  # noqa: BLE001 - any parse failure: the message says what is expected
+            raise ValueError("không đọc được địa chỉ") from None
+        if url.get_backend_name() != "sqlite":
+            return value
+        database = (url.database or "").strip()
+        if not database or database == ":memory:" or "mode=memory" in value.lower() or database.startswith("file::memory:"):
+            raise ValueError("một cơ sở dữ liệu trong bộ nhớ mất hết khi lệnh kết thúc")
+        if not database.startswith("file:") and not Path(database).is_absolute():
+            return url.set(database=str(Path(database).expanduser().resolve())).render_as_string(hide_password=False)
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("có ký tự xuống dòng hoặc ký tự điều khiển; chỉ được một dòng chữ")
         return value
 
     @field_validator("plan", mode="before")
@@ -176,6 +191,12 @@ def read_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
+def _masked(text: str) -> str:
+    """A URL as it may be shown in a message: no password, in the user part or in the query."""
+    text = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    return re.sub(r"((?:password|passwd|pwd)=)[^&]*", r"\1***", text, flags=re.IGNORECASE)
+
+
 def _explain(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
@@ -183,7 +204,7 @@ def _explain(exc: ValidationError) -> str:
         variable = f"{ENV_PREFIX}{field.upper()}" if field in _EXPECTED else field
         given = ""
         if isinstance(error.get("input"), (str, int, float)) and field in _EXPECTED:
-            given = f"=«{str(error['input'])[:80]}»"
+            given = f"=«{visible_text(_masked(str(error['input']))[:80])}»"
         expected = _EXPECTED.get(field)
         detail = f" ({error['ctx']['error']})" if error["type"] == "value_error" and error.get("ctx", {}).get("error") else ""
         problems.append(f"{variable}{given} không hợp lệ{detail}" + (f": cần {expected}" if expected else f" ({error['msg']})"))

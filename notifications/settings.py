@@ -184,7 +184,7 @@ class MailSettings(EnvironmentSettings):
         return f"smtp://{self.smtp_host}:{self.port} ({self.smtp_security})"
 
 
-def _visible(text: str) -> str:
+def visible_text(text: str) -> str:
     """Control characters shown as escapes (\\r, \\n, \\x07), so a message stays one line."""
     return "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
@@ -197,7 +197,7 @@ def _explain(exc: ValidationError) -> str:
         expected = _EXPECTED.get(field, "")
         given = ""
         if field not in _SECRET and isinstance(error.get("input"), (str, int, float, Path)):
-            given = f"=«{_visible(str(error['input'])[:80])}»"
+            given = f"=«{visible_text(str(error['input'])[:80])}»"
         detail = ""
         if error["type"] == "value_error":
             # Our own validators' messages (they name no secret).

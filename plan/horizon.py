@@ -15,6 +15,11 @@ from plan.calendar import ReportingPeriod
 from plan.model import ExactWindow, ExpectedWindow, Plan
 
 MARGIN_YEARS = 1
+FORCED_MARGIN_YEARS = 10  # even with --force: a date further off is a typing mistake, never a plan's
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
 def plan_span(plan: Plan) -> tuple[dt.date, dt.date]:
@@ -34,15 +39,19 @@ def reasonable_dates(plan: Plan) -> tuple[dt.date, dt.date]:
     return dt.date(start.year - MARGIN_YEARS, 1, 1), dt.date(end.year + MARGIN_YEARS, 12, 31)
 
 
-def date_problem(plan: Plan, day: dt.date, option: str) -> str | None:
-    """Why `day`, given as `option`, is out of reason for this plan; None when it is fine."""
+def date_problem(plan: Plan, day: dt.date, option: str, *, forced: bool = False) -> str | None:
+    """Why `day`, given as `option` (or today's date, when `option` says so), is out of reason for
+    this plan; None when it is fine. `forced` (--force) widens the span to FORCED_MARGIN_YEARS."""
     first, last = reasonable_dates(plan)
     if first <= day <= last:
         return None
-    return (
-        f"{option} {day:%d/%m/%Y} nằm ngoài thời gian của {plan.document.type} số {plan.document.number_symbol} "
-        f"(chỉ nhận từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}); nếu đúng là ngày đó, thêm --force"
-    )
+    what = f"{plan.document.type} số {plan.document.number_symbol}"
+    if forced:
+        start, end = plan_span(plan)
+        if start.year - FORCED_MARGIN_YEARS <= day.year <= end.year + FORCED_MARGIN_YEARS:
+            return None
+        return f"{option} {_day(day)} quá xa thời gian của {what}, kể cả với --force (chỉ nhận trong {FORCED_MARGIN_YEARS} năm trước và sau)"
+    return f"{option} {_day(day)} nằm ngoài thời gian của {what} (chỉ nhận từ {_day(first)} đến {_day(last)}); nếu đúng là ngày đó, thêm --force"
 
 
 def period_problem(plan: Plan, period: ReportingPeriod) -> str | None:

@@ -131,7 +131,7 @@ class Ledger:
 
     @property
     def display_url(self) -> str:
-        return self._url.render_as_string(hide_password=True)
+        return _shown(self._url)
 
     def __repr__(self) -> str:
         return f"Ledger({self.display_url!r})"
@@ -296,7 +296,7 @@ def _resolve_url(text: str) -> URL:
     if parsed.get_backend_name() not in _SUPPORTED:
         raise LedgerError(
             f"Kehoach chỉ hỗ trợ SQLite và PostgreSQL, không hỗ trợ «{parsed.get_backend_name()}» "
-            f"({parsed.render_as_string(hide_password=True)})"
+            f"({_shown(parsed)})"
         )
     return parsed
 
@@ -363,17 +363,47 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 
+_SECRET_QUERY = ("password", "passwd", "pwd", "sslpassword")
+
+# What SQLite and PostgreSQL say most often, in the user's words.
+_REASONS = (
+    ("file is not a database", "tệp sổ không phải cơ sở dữ liệu SQLite (bị hỏng hoặc bị ghi đè)"),
+    ("no such table", "thiếu bảng trong cơ sở dữ liệu (bị xóa hoặc sửa tay)"),
+    ("already exists", "lược đồ không khớp phiên bản ghi trong sổ (bị sửa tay)"),
+    ("database is locked", "cơ sở dữ liệu đang bị một tiến trình khác khóa"),
+    ("unable to open database file", "không mở được tệp cơ sở dữ liệu (thư mục không có hoặc không ghi được)"),
+    ("Connection refused", "máy chủ cơ sở dữ liệu từ chối kết nối (chưa chạy, hoặc sai cổng)"),
+    ("password authentication failed", "sai tên đăng nhập hoặc mật khẩu cơ sở dữ liệu"),
+    ("does not exist", "cơ sở dữ liệu hoặc người dùng không tồn tại trên máy chủ"),
+    ("timeout expired", "máy chủ cơ sở dữ liệu không trả lời kịp"),
+    ("Name or service not known", "không tìm thấy máy chủ cơ sở dữ liệu theo tên"),
+)
+
+
+def _shown(url: URL) -> str:
+    """The URL as it may be shown: no password, in the user part or in the query."""
+    query = {k: ("***" if k.lower() in _SECRET_QUERY else v) for k, v in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True)
+
+
 def _reason(exc: BaseException, url: URL) -> str:
     orig = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    return _scrub(" ".join(lines) or type(orig).__name__, url)
+    text = " ".join(lines) or type(orig).__name__
+    for english, ours in _REASONS:
+        if english.lower() in text.lower():
+            return _scrub(f"{ours} ({text[:160]})", url)
+    return _scrub(text, url)
 
 
 def _scrub(text: str, url: URL) -> str:
-    password = url.password
-    if password:
-        for form in {str(password), quote(str(password), safe="")}:
-            text = text.replace(form, "***")
+    secrets = [url.password, *(v for k, v in url.query.items() if k.lower() in _SECRET_QUERY)]
+    for secret in secrets:
+        if not secret:
+            continue
+        for value in ([secret] if isinstance(secret, str) else list(secret)):
+            for form in {str(value), quote(str(value), safe="")}:
+                text = text.replace(form, "***")
     return text
 
 

@@ -28,7 +28,7 @@ for command in (plan_group, run_command, record_command, request_command, digest
 
 
 def main() -> None:
-    guarded(lambda: cli.main(prog_name="kehoach", standalone_mode=True), _home)
+    guarded(lambda: cli.main(prog_name="kehoach", standalone_mode=False), _home)
 
 
 def _home() -> Path | None:

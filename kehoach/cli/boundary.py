@@ -10,6 +10,7 @@ in their terms and what to do next, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 import tempfile
 import traceback
@@ -64,15 +65,21 @@ def explain(exc: BaseException) -> Failure | None:
     return None
 
 
-def guarded(command: Callable[[], None], home: Callable[[], Path | None]) -> None:
-    """Run the command line; known failures become one line, the rest one line and a log file."""
+def guarded(command: Callable[[], object], home: Callable[[], Path | None]) -> None:
+    """Run the command line (click's standalone mode off); known failures become one line, the rest
+    one line and a log file. Python's own last-resort logging is silenced: a command says what
+    happened in its own words (library warnings would otherwise reach the terminal)."""
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         command()
-    except click.exceptions.Exit:
+    except click.exceptions.Exit as ended:
+        sys.exit(ended.exit_code)
+    except SystemExit:
         raise
-    except (SystemExit, click.ClickException, click.Abort):
-        raise
-    except KeyboardInterrupt:
+    except click.ClickException as exc:
+        _usage(exc)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
         click.echo("kehoach: đã dừng theo yêu cầu (Ctrl-C); những gì đã ghi vào sổ vẫn còn nguyên.", err=True)
         sys.exit(INTERRUPTED)
     except BrokenPipeError:  # `kehoach plan show --json | head`
@@ -83,6 +90,39 @@ def guarded(command: Callable[[], None], home: Callable[[], Path | None]) -> Non
         for line in failure.lines():
             click.echo(line, err=True)
         sys.exit(failure.exit_code)
+
+
+def _usage(exc: click.ClickException) -> None:
+    """A mistake on the command line, in Vietnamese (click's own words are English)."""
+    from kehoach.cli.errors import UserError
+
+    if isinstance(exc, UserError):
+        exc.show()
+        return
+    hint = ""
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        hint = f"  → xem: {exc.ctx.command_path} --help"
+    if isinstance(exc, click.NoSuchOption):
+        message = f"không có tùy chọn {exc.option_name}" + (f" (có phải {', '.join(sorted(exc.possibilities))}?)" if exc.possibilities else "")
+    elif isinstance(exc, click.MissingParameter):
+        message = f"thiếu {exc.param.human_readable_name if exc.param is not None else 'một giá trị'}"
+    elif isinstance(exc, click.BadParameter):
+        name = exc.param_hint or (exc.param.opts[0] if exc.param is not None and exc.param.opts else "")
+        if exc.param is not None and isinstance(exc.param.type, click.Choice):
+            message = f"{name}: giá trị không được phép — cần một trong: {', '.join(map(str, exc.param.type.choices))}"
+        elif isinstance(exc.param.type if exc.param is not None else None, (click.types.IntParamType, click.types.IntRange)):
+            message = f"{name}: cần một số nguyên"
+        else:
+            message = f"{name}: {exc.message}"
+    elif isinstance(exc, click.UsageError) and "No such command" in exc.message:
+        message = f"không có lệnh {exc.message.split(chr(39))[1] if chr(39) in exc.message else ''}".strip()
+    elif isinstance(exc, click.UsageError) and "unexpected extra argument" in exc.message.lower():
+        message = f"thừa đối số: {exc.message.split('(')[-1].rstrip(')')}"
+    else:
+        message = exc.format_message()
+    click.echo(f"kehoach: lỗi: {message}", err=True)
+    if hint:
+        click.echo(hint, err=True)
 
 
 def _unexpected(exc: BaseException, home: Path | None) -> Failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,28 @@ def date_option(ctx: Any, param: Any, value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise click.BadParameter(f"«{value}» không phải một ngày có thật") from None
         raise click.BadParameter(f"«{value}» không phải ngày dạng NNNN-TT-NN (ví dụ 2023-12-31)") from None
 
 
-def within_plan(plan: Plan, day: dt.date, option: str, force: bool) -> dt.date:
-    """`day` if a command may write or send for it; else the reason, exit 2 (unless --force)."""
+def person_option(ctx: Any, param: Any, value: str | None) -> str | None:
+    """A person's name (--by): one line of text."""
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise click.BadParameter("tên có ký tự xuống dòng hoặc ký tự điều khiển — cần: một dòng chữ")
+    return value.strip() if value else value
+
+
+def within_plan(plan: Plan, day: dt.date | None, option: str, force: bool) -> dt.date:
+    """The date given (or today's, when none was) if a command may write or send for it; else the
+    reason, exit 2. --force widens what is accepted, within reason."""
+    from flows.resources import today
     from plan.horizon import date_problem
 
-    problem = date_problem(plan, day, option)
-    if problem and not force:
+    given = day is not None
+    day = day if day is not None else today()
+    problem = date_problem(plan, day, option if given else f"hôm nay (không có {option})", forced=force)
+    if problem:
         raise UserError(problem)
     return day
 

@@ -22,11 +22,10 @@ from kehoach.settings import Settings
 @inputs.FORCE_OPTION
 def digest_command(as_of, unit, plan_file, force) -> None:
     """Gửi thư tổng hợp tuần cho các đơn vị và Ban Giám đốc (qua hộp thư đi; mặc định vào maildir)."""
-    from flows.resources import today
 
     settings = inputs.settings()
     plan = inputs.valid_plan(plan_file, quiet=True)
-    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
+    as_of = inputs.within_plan(plan, as_of, "--as-of", force)
     if unit is not None and unit not in {u.id for u in plan.units} | {plan.directors.id}:
         raise UserError(f"không có đơn vị «{unit}» — cần một mã trong: {', '.join(u.id for u in plan.units)}, {plan.directors.id}")
     sys.exit(run_digest(settings, inputs.plan_path(plan_file), as_of, unit, inputs.console()))
@@ -133,6 +132,10 @@ def deliver_now(settings: Settings, console: Any, *, include_permanent: bool = F
     finally:
         transport.close()
     console.print(f"Thử lại {reset} thư; đã gửi {len(report.sent)}, còn lỗi tạm thời {len(report.retry)}, bị từ chối {len(report.permanent)}.", highlight=False)
+    refused = 0 if include_permanent else len([e for e in outbox.entries("failed") if e.permanent])
+    if refused:
+        console.print(f"{refused} thư bị máy chủ từ chối hẳn không được thử lại: sửa nguyên nhân (xem kehoach outbox --status failed) "
+                      "rồi chạy kehoach outbox retry --include-permanent", highlight=False)
     for key, error in {**report.retry, **report.permanent}.items():
         console.print(f"  {key}: {error}", highlight=False)
-    return EXIT_OK if not report.retry and not report.permanent else EXIT_FAILED
+    return EXIT_OK if not report.retry and not report.permanent and not refused else EXIT_FAILED

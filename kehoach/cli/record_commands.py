@@ -18,12 +18,11 @@ from plan.model import STAGE_LABELS, Stage
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Một trường của kết quả, ví dụ indicators.participants=120.")
 @click.option("--note", help="Ghi chú.")
 @click.option("--on", "on", callback=inputs.date_option, metavar="DATE", help="Ngày báo kết quả (mặc định: hôm nay).")
-@click.option("--by", "by", help="Người báo (mặc định: $KEHOACH_USER hoặc tên đăng nhập).")
+@click.option("--by", "by", callback=inputs.person_option, help="Người báo (mặc định: $KEHOACH_USER hoặc tên đăng nhập).")
 @inputs.PLAN_OPTION
 @inputs.FORCE_OPTION
 def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, plan_file, force) -> None:
     """Ghi kết quả một bước: ITEM (số hoặc mã nội dung), STAGE (preparation, coordination, execution, reporting)."""
-    from flows.resources import today
     from plan.events import plan_ref
     from plan.outcomes import parse_assignments
     from plan.recording import InputError, find_item, find_stage, outcome_record
@@ -36,7 +35,7 @@ def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, pl
         raise UserError(f"--set: {exc}") from None
     if note:
         data["note"] = note
-    on = inputs.within_plan(plan, on or today(), "--on", force)
+    on = inputs.within_plan(plan, on, "--on", force)
     book = inputs.open_ledger(settings)
     try:
         the_item = find_item(plan, item)
@@ -67,18 +66,17 @@ def record_command(item, stage, occurrence, counterpart, pairs, note, on, by, pl
 @click.option("--until", callback=inputs.date_option, metavar="DATE", help="Ngày kết thúc, nếu kéo dài nhiều ngày.")
 @click.option("--title", help="Tên sự kiện hoặc khóa học.")
 @click.option("--on", "on", callback=inputs.date_option, metavar="DATE", help="Ngày nhận yêu cầu (mặc định: hôm nay).")
-@click.option("--by", "by", help="Người ghi.")
+@click.option("--by", "by", callback=inputs.person_option, help="Người ghi.")
 @inputs.PLAN_OPTION
 @inputs.FORCE_OPTION
 def request_command(item, counterpart, start, until, title, on, by, plan_file, force) -> None:
     """Ghi một yêu cầu (nội dung theo yêu cầu, ví dụ ND 8) hoặc một đợt của chương trình: một đợt mới."""
-    from flows.resources import today
     from plan.events import plan_ref
     from plan.recording import InputError, find_item, request_record
 
     settings = inputs.settings()
     plan = inputs.valid_plan(plan_file, quiet=True)
-    on = inputs.within_plan(plan, on or today(), "--on", force)
+    on = inputs.within_plan(plan, on, "--on", force)
     inputs.within_plan(plan, start, "--date", force)
     if until is not None:
         inputs.within_plan(plan, until, "--until", force)

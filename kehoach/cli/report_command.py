@@ -24,13 +24,11 @@ from kehoach.settings import Settings
 @inputs.FORCE_OPTION
 def report_command(period, as_of, number, no_send, plan_file, force) -> None:
     """Lập báo cáo định kỳ gửi cấp trên (PDF, DOCX, XLSX, biểu đồ) và gửi qua hộp thư đi."""
-    from flows.resources import today
     from plan.calendar import ReportingPeriod
     from plan.horizon import period_problem
 
     settings = inputs.settings()
     plan = inputs.valid_plan(plan_file, quiet=True)
-    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
     if period is not None:
         try:
             problem = period_problem(plan, ReportingPeriod.parse(period))
@@ -38,6 +36,7 @@ def report_command(period, as_of, number, no_send, plan_file, force) -> None:
             raise UserError(f"--period: {exc}") from None
         if problem:
             raise UserError(f"--period: {problem}")
+    as_of = inputs.within_plan(plan, as_of, "--as-of", force)
     sys.exit(run_report(settings, inputs.plan_path(plan_file), period, as_of, number, not no_send, inputs.console()))
 
 

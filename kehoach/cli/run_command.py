@@ -32,10 +32,9 @@ if TYPE_CHECKING:
 def run_command(plan_file: Path | None, as_of: dt.date | None, scenario_file: Path | None, items_only: bool, force: bool) -> None:
     """Chạy toàn bộ kế hoạch trên Prefect (máy chủ tạm, không cần khởi động gì) và in bảng trạng thái."""
     settings = inputs.settings()
-    from flows.resources import today
 
     plan = inputs.valid_plan(plan_file, quiet=True)
-    as_of = inputs.within_plan(plan, as_of or today(), "--as-of", force)
+    as_of = inputs.within_plan(plan, as_of, "--as-of", force)
     scenario = None
     if scenario_file is not None:
         from plan.scenario import load_scenario

@@ -97,6 +97,8 @@ def status_table(plan: Plan, statuses, as_of) -> Table:
 
 
 def outbox_table(entries) -> Table:
+    from flows.resources import TIMEZONE
+
     table = Table(title=f"Hộp thư đi — {len(entries)} thư")
     for column in ("Trạng thái", "Loại", "Gửi tới", "Tiêu đề", "Lần thử", "Lỗi gần nhất", "Thử lại lúc"):
         table.add_column(column)
@@ -104,6 +106,8 @@ def outbox_table(entries) -> Table:
     for entry in entries:
         status = labels.get(entry.status, entry.status) + (" (hẳn)" if entry.permanent else "")
         to = ", ".join(a.email if hasattr(a, "email") else str(a) for a in entry.to)
-        retry_at = f"{entry.next_attempt_at:%d/%m %H:%M}" if entry.next_attempt_at and entry.status == "failed" and not entry.permanent else "—"
+        retry_at = (
+            f"{entry.next_attempt_at.astimezone(TIMEZONE):%H:%M %d/%m}" if entry.next_attempt_at and entry.status == "failed" and not entry.permanent else "—"
+        )
         table.add_row(status, entry.kind, _escape(to), _escape(entry.subject), str(entry.attempts), _escape(entry.last_error or "—"), retry_at)
     return table
