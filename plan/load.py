@@ -155,8 +155,10 @@ def _read_text(file: Path, source: str) -> tuple[str, Problem | None]:
     if len(raw) > MAX_BYTES:
         return "", _error(source, 0, 0, "", f"tệp quá lớn (hơn {MAX_BYTES // 1024 // 1024} MiB)", f"tệp kế hoạch nhỏ hơn {MAX_BYTES // 1024 // 1024} MiB")
     if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        return "", _error(source, line, 1, "", "tệp nhị phân (có byte NUL), không phải văn bản", "một tệp văn bản YAML mã hóa UTF-8")
+        before = raw[: raw.index(b"\x00")]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        return "", _error(source, line, column, "", "tệp nhị phân (có byte NUL), không phải văn bản", "một tệp văn bản YAML mã hóa UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

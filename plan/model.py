@@ -24,8 +24,11 @@ from pydantic_core import PydanticCustomError
 
 from plan.nfc import nfc
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(nfc)]
-"""Non-empty human text, stored in Unicode NFC (a user may paste decomposed Vietnamese)."""
+TEXT_MAX = 5000  # characters: a paragraph of a plan (the longest in the 2023 plan has 378)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX), AfterValidator(nfc)]
+"""Non-empty human text, at most TEXT_MAX characters, stored in Unicode NFC (a user may paste
+decomposed Vietnamese)."""
 
 Id = Annotated[
     str,

@@ -436,3 +436,19 @@ def test_a_control_byte_is_located_at_its_own_line_and_column(tmp_path):
     assert_rejected(result)
     assert result.stderr.startswith(f"{path}:{line}:"), result.stderr
     assert not result.stderr.startswith(f"{path}:1:1:")
+
+
+def test_a_nul_byte_is_located_at_its_column(tmp_path):
+    path = tmp_path / "ke-hoach.yaml"
+    path.write_bytes(PLAN.replace("  type: Kế hoạch", "  type: Kế\x00 hoạch", 1).encode("utf-8"))
+    result = check(path)
+    assert_rejected(result)
+    assert f"{path}:14:11:" in result.stderr and "NUL" in result.stderr, result.stderr
+
+
+def test_a_text_field_has_a_length_limit(tmp_path):
+    path = tmp_path / "ke-hoach.yaml"
+    path.write_text(PLAN.replace("  type: Kế hoạch", "  type: " + "x" * 6000, 1), encoding="utf-8")
+    result = check(path)
+    assert_rejected(result)
+    assert "document.type" in result.stderr and "tối đa 5000 ký tự" in result.stderr, result.stderr
