@@ -13,9 +13,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from flows import resources
 from flows.mail_task import deliver_and_check
-from flows.report_job import ReportRun, aggregate_step, mail_step, out_dir, render_step, the_period
+from flows.report_job import ReportRun, Steps, aggregate_step, make_report, render_step
 from plan.calendar import ReportingPeriod
 from plan.model import Plan
 from reports.data import ReportData
@@ -38,19 +37,8 @@ def upward_report(
     period: 2023-H1, 2023-9M, 2023 (năm), 2023-Q3…; mặc định kỳ gần nhất đã chốt số liệu.
     number: số văn bản (để trống cho văn thư điền). send: gửi thư cho nơi nhận.
     """
-    logger = get_run_logger()
-    as_of = as_of or resources.today()
-    path = str(resources.plan_path(plan_path))
-    plan, _ = resources.load(path)
-    chosen = the_period(plan, period, as_of)
-    data = aggregate_task(path, chosen.id, as_of)
-    files = render_task(data, out_dir(chosen), number)
-    _publish(plan, chosen, as_of, data, files)
-    sent: tuple[str, ...] = ()
-    if send:
-        mail_step(plan, chosen, files)
-        sent = deliver_and_check(logger).sent
-    return ReportRun(period=chosen.id, files=files, sent=sent, events_in_period=data.events_in_period)
+    steps = Steps(aggregate=aggregate_task, render=render_task, deliver=deliver_and_check, publish=_publish)
+    return make_report(period, as_of, plan_path, number, send, get_run_logger(), steps)
 
 
 def _publish(plan: Plan, period: ReportingPeriod, as_of: dt.date, data: ReportData, files: ReportFiles) -> None:

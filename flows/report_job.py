@@ -6,12 +6,13 @@ report` with no server configured runs them here, in its own process, without Pr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flows import resources
-from flows.delivery import deliver_once, queue_mail
+from flows.delivery import Delivery, deliver_once, queue_mail
 from notifications.report_mail import report_mails
 from plan.calendar import PeriodKind, ReportingPeriod, latest_closed_period
 from plan.model import Plan
@@ -56,19 +57,36 @@ def out_dir(period: ReportingPeriod) -> str:
     return str(resources.settings().reports_dir / period.id)
 
 
+def _no_artifacts(plan: Plan, period: ReportingPeriod, as_of: dt.date, data: ReportData, files: ReportFiles) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Steps:
+    """How each step runs: plain calls in a command's own process; the flow gives its tasks, its
+    deliver task and its artifacts."""
+
+    aggregate: Callable[[str, str, dt.date], ReportData] = aggregate_step
+    render: Callable[[ReportData, str, str | None], ReportFiles] = render_step
+    deliver: Callable[[Any], Delivery] = deliver_once
+    publish: Callable[[Plan, ReportingPeriod, dt.date, ReportData, ReportFiles], None] = _no_artifacts
+
+
 def make_report(
     period: str | None = None, as_of: dt.date | None = None, plan_path: str | None = None, number: str | None = None,
-    send: bool = True, logger: Any = None,
+    send: bool = True, logger: Any = None, steps: Steps = Steps(),
 ) -> ReportRun:
-    """The whole report in this process, as the flow makes it, mail delivered once."""
+    """The whole report: in this process with the plain steps (mail delivered once), or as the
+    `upward-report` flow with its tasks."""
     as_of = as_of or resources.today()
     path = str(resources.plan_path(plan_path))
     plan, _ = resources.load(path)
     chosen = the_period(plan, period, as_of)
-    data = aggregate_step(path, chosen.id, as_of)
-    files = render_step(data, out_dir(chosen), number)
+    data = steps.aggregate(path, chosen.id, as_of)
+    files = steps.render(data, out_dir(chosen), number)
+    steps.publish(plan, chosen, as_of, data, files)
     sent: tuple[str, ...] = ()
     if send:
         mail_step(plan, chosen, files)
-        sent = deliver_once(logger).sent
+        sent = steps.deliver(logger).sent
     return ReportRun(period=chosen.id, files=files, sent=sent, events_in_period=data.events_in_period)
