@@ -97,11 +97,19 @@ def test_task_workers_are_read_when_a_run_needs_them_not_when_the_flows_are_impo
         ({"KEHOACH_TASK_WORKERS": "many"}, SettingsError, "KEHOACH_TASK_WORKERS=«many» không hợp lệ: cần một số nguyên từ 1 trở lên"),
         ({"KEHOACH_TASK_WORKERS": "0"}, SettingsError, "KEHOACH_TASK_WORKERS"),
         ({"KEHOACH_SMTP_PORT": "abc"}, MailSettingsError, "KEHOACH_SMTP_PORT=«abc» không hợp lệ"),
+        ({"KEHOACH_DATABASE_URL": "not a url"}, SettingsError, "KEHOACH_DATABASE_URL=«not a url» không hợp lệ"),
+        ({"KEHOACH_DATABASE_URL": "postgres ql://u:S3cret@h/k"}, SettingsError, r"u:\*\*\*@h"),
+        ({"KEHOACH_USER": "a\nBcc: b"}, SettingsError, r"KEHOACH_USER=«a\\nBcc: b»"),
     ],
 )
 def test_unusable_settings_are_refused_naming_the_variable(env, error, expected):
     with pytest.raises(error, match=expected):
         Settings.from_mapping(env)
+
+
+def test_a_relative_sqlite_path_is_made_absolute_once(clean_env, tmp_path):
+    settings = Settings.from_mapping({"KEHOACH_DATABASE_URL": "sqlite:///so/ledger.sqlite"})
+    assert settings.ledger_url == f"sqlite:///{tmp_path / 'so' / 'ledger.sqlite'}"
 
 
 def test_a_server_found_in_serve_env_is_used_without_touching_the_rest():
