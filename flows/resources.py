@@ -7,6 +7,7 @@ command line read (`use`). Kept free of Prefect so the command line can share it
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +24,14 @@ TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 class PlanInvalid(RuntimeError):
     """The plan a flow was given does not pass `kehoach plan check`."""
 
+
+_FOLDER_ERRORS = {
+    errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
+    errno.EACCES: "không có quyền ghi",
+    errno.EROFS: "ổ đĩa chỉ đọc",
+    errno.ENOSPC: "hết dung lượng đĩa",
+    errno.ENOENT: "đường dẫn không tồn tại",
+}
 
 _settings: list[Settings] = []
 _ledgers: dict[str, Ledger] = {}
@@ -82,7 +91,8 @@ def ledger() -> Ledger:
             try:
                 settings().home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LedgerError(f"Không tạo được thư mục dữ liệu {settings().home}: {exc.strerror or exc}") from exc
+                why = _FOLDER_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+                raise LedgerError(f"Không tạo được thư mục dữ liệu {settings().home} (KEHOACH_HOME): {why}") from exc
         _ledgers[url] = Ledger(url)
     return _ledgers[url]
 

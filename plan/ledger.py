@@ -383,7 +383,7 @@ _REASONS = (
 def _shown(url: URL) -> str:
     """The URL as it may be shown: no password, in the user part or in the query."""
     query = {k: ("***" if k.lower() in _SECRET_QUERY else v) for k, v in url.query.items()}
-    return url.set(query=query).render_as_string(hide_password=True)
+    return url.set(query=query).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 def _reason(exc: BaseException, url: URL) -> str:
