@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from kehoach.plan_choice import chosen_plan
 from notifications.settings import EnvironmentSettings, MailSettings, visible_text
 from plan.load import DEFAULT_PLAN
 
@@ -133,9 +134,7 @@ class Settings(EnvironmentSettings):
     @field_validator("plan", mode="before")
     @classmethod
     def _plan(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return Path(str(value).strip()).expanduser()
+        return chosen_plan(value)
 
     # -- derived --------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ ALLOWED = {
 }
 PREFECT_FREE = ("plan", "notifications", "reports", "kehoach.settings", "kehoach.cli.inputs", "kehoach.cli.errors")
 # The one reading of the environment, and the one place that writes Prefect's settings into it.
-ENVIRONMENT_READERS = {"kehoach.settings", "kehoach.prefect_defaults"}
+ENVIRONMENT_READERS = {"kehoach.settings", "kehoach.prefect_defaults", "kehoach.plan_choice"}
 
 
 def _modules() -> dict[str, Path]:
@@ -121,6 +121,7 @@ def test_the_graph_sees_the_imports_it_must():
     assert "flows.dispatch" in GRAPH["flows.plan_run"]
     assert "flows.orphans" in GRAPH["kehoach.stack.doctor"]
     assert "kehoach.cli.tables" in GRAPH["kehoach.cli.plan_commands"], "a function-level import"
+    assert "kehoach.settings" in GRAPH["kehoach.cli.inputs"], "a function-level import"
 
 
 @pytest.mark.parametrize("room", sorted(ALLOWED))

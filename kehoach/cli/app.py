@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
 from kehoach.cli.boundary import guarded
-from kehoach.cli.mail_commands import digest_command, outbox_group
-from kehoach.cli.plan_commands import plan_group
-from kehoach.cli.record_commands import record_command, request_command
-from kehoach.cli.report_command import report_command
-from kehoach.cli.run_command import run_command
-from kehoach.cli.stack_commands import doctor_command, serve_command
-from kehoach.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Commands imported when used: `kehoach plan check` loads only the plan commands."""
+
+    COMMANDS = {
+        "plan": ("kehoach.cli.plan_commands", "plan_group"),
+        "run": ("kehoach.cli.run_command", "run_command"),
+        "record": ("kehoach.cli.record_commands", "record_command"),
+        "request": ("kehoach.cli.record_commands", "request_command"),
+        "digest": ("kehoach.cli.mail_commands", "digest_command"),
+        "report": ("kehoach.cli.report_command", "report_command"),
+        "outbox": ("kehoach.cli.mail_commands", "outbox_group"),
+        "serve": ("kehoach.cli.stack_commands", "serve_command"),
+        "doctor": ("kehoach.cli.stack_commands", "doctor_command"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.COMMANDS:
+            return None
+        module, attribute = self.COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kehoach")
 def cli() -> None:
     """Kehoach — kế hoạch như mã nguồn: kiểm tra, xem và chạy một kế hoạch công tác."""
-
-
-for command in (plan_group, run_command, record_command, request_command, digest_command, report_command,
-                outbox_group, serve_command, doctor_command):
-    cli.add_command(command)
 
 
 def main() -> None:
@@ -33,6 +48,8 @@ def main() -> None:
 
 def _home() -> Path | None:
     """Where an unexpected failure's log goes: the settings' home, if they can be read."""
+    from kehoach.settings import Settings
+
     try:
         return Settings().home
     except ValueError:

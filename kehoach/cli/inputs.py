@@ -7,12 +7,14 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kehoach.cli.errors import EXIT_INVALID, UserError
-from kehoach.settings import Settings
+
+if TYPE_CHECKING:
+    from kehoach.settings import Settings
 from plan.load import LoadResult, load_plan
 from plan.model import Plan
 
@@ -23,12 +25,12 @@ PLAN_OPTION = click.option("--plan", "plan_file", type=click.Path(path_type=Path
 
 def settings() -> Settings:
     """The settings, read from the environment once per command."""
+    from kehoach.settings import Settings, SettingsError
+    from notifications.settings import MailSettingsError
+
     context = click.get_current_context()
     found = context.find_object(Settings)
     if found is None:
-        from kehoach.settings import SettingsError
-        from notifications.settings import MailSettingsError
-
         try:
             found = Settings()
         except (SettingsError, MailSettingsError) as exc:
@@ -70,7 +72,15 @@ def within_plan(plan: Plan, day: dt.date | None, option: str, force: bool) -> dt
 
 
 def plan_path(plan_file: Path | None) -> Path:
-    return plan_file if plan_file is not None else settings().plan_path
+    if plan_file is not None:
+        return plan_file
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().obj is not None:
+        return settings().plan_path
+    # The plan commands need no more of the settings than this (kehoach/plan_choice.py).
+    from kehoach.plan_choice import plan_from_environment
+
+    return plan_from_environment()
 
 
 def load(plan_file: Path | None) -> LoadResult:
