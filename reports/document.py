@@ -26,6 +26,9 @@ class ReportFiles:
     docx: Path
     xlsx: Path
     charts: list[Path] = field(default_factory=list)
+    # What the drafter must still write (reports.placeholders): the draft cannot be approved until
+    # none is left.
+    placeholders: tuple[str, ...] = ()
 
 
 def render_report(
