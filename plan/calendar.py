@@ -211,6 +211,20 @@ class ReportingPeriod:
         start = date(self.year - 1, 12, 15) if first_month == 1 else date(self.year, first_month - 1, 15)
         return start, date(self.year, last_month, 14)
 
+    @property
+    def span(self) -> tuple[date, date]:
+        """The months the period reports on, first day to last: what happened in them belongs to it,
+        whenever it was recorded (the report knows what was recorded by the day it is made)."""
+        match self.kind:
+            case PeriodKind.MONTHLY:
+                first_month = last_month = self._number()
+            case PeriodKind.QUARTERLY:
+                first_month, last_month = 3 * self._number() - 2, 3 * self._number()
+            case _:
+                first_month, last_month = 1, _LAST_MONTH[self.kind]
+        following = date(self.year + 1, 1, 1) if last_month == 12 else date(self.year, last_month + 1, 1)
+        return date(self.year, first_month, 1), date.fromordinal(following.toordinal() - 1)
+
     def sending_deadline(self, calendar: WorkingCalendar, working_days_after_cutoff: int = 1) -> date:
         # Art. 8(5): at least one working day must separate the data cut-off from sending.
         if working_days_after_cutoff < 1:

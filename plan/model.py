@@ -180,10 +180,32 @@ class Counterpart(PlanModel):
     contacts: list[Contact] = Field(default_factory=list)
 
 
+class Counted(StrEnum):
+    """How an indicator adds up over the events of a period."""
+
+    SUM = "sum"  # articles, participants: the events' figures add up
+    DISTINCT = "distinct"  # countries, partner bodies: the same one at two events is one; never summed
+    FUNDING = "funding"  # money spent (đồng): summed, reported against the plan's funding section
+
+
 class Indicator(PlanModel):
     id: Id
     label: Text = Field(description="Tên chỉ tiêu, ví dụ: Số tin, bài được dịch")
     unit: Text = Field(description="Đơn vị tính, ví dụ: tin, bài")
+    counted: Counted = Field(
+        Counted.SUM,
+        description="Cách cộng qua các sự kiện: sum (cộng dồn), distinct (quốc gia, cơ quan: không cộng dồn), funding (kinh phí, đồng)",
+    )
+    phrase: Text | None = Field(
+        None,
+        description="Câu kết quả trong báo cáo, {n} là số liệu, ví dụ: dịch {n} tin, bài",
+    )
+
+    def sentence(self, value: int, number_text: str) -> str:
+        """The result as the report words it: "dịch 174 tin, bài", else "số tin, bài được dịch: 174 tin, bài"."""
+        if self.phrase and "{n}" in self.phrase:
+            return self.phrase.replace("{n}", number_text)
+        return f"{self.label[:1].lower()}{self.label[1:]}: {number_text} {self.unit}"
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -304,6 +326,10 @@ class Item(PlanModel):
     id: Id
     title: Text = Field(description="Nội dung như trong kế hoạch")
     short_title: Text = Field(description="Tên ngắn của nội dung, dùng cho tên lượt chạy, lịch và thư")
+    activity: Text | None = Field(
+        None,
+        description="Việc làm, như báo cáo viết sau tên đơn vị chủ trì (chữ thường, không dấu chấm), ví dụ: tổ chức các chương trình giao lưu về thể thao",
+    )
     kind: ItemKind = Field(
         description="recurring (thường xuyên), programme (chương trình nhiều đợt), event (sự kiện), "
         "on_request (theo yêu cầu), research (nghiên cứu, đề xuất)"

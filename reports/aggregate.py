@@ -23,7 +23,7 @@ from plan.calendar import ReportingPeriod
 from plan.ledger import Ledger
 from plan.model import Plan
 from reports.data import ReportData
-from reports.ledger_reads import SOURCES, Source, read_ledger, status_reasons
+from reports.ledger_reads import SOURCES, Source, held_on, read_ledger, status_reasons
 from reports.plan_tables import KIND_DTYPE, plan_tables
 from reports.tables import COUNTERPART_KIND_DTYPE, RAG_DTYPE, STAGE_DTYPE, build_tables
 
@@ -31,9 +31,10 @@ __all__ = ["aggregate", "Source", "SOURCES", "RAG_DTYPE", "KIND_DTYPE", "STAGE_D
 
 
 def aggregate(plan: Plan, ledger: Ledger, period: ReportingPeriod, as_of: dt.date | None = None, *, source: Source = "states") -> ReportData:
-    """The report tables for `period`, whose data window is Decree 09/2019's, with statuses as of `as_of`
-    (default: the window's last day). Only this plan's events dated up to `as_of` are read; "in the
-    window" below means dated inside the data window, up to `as_of`.
+    """The report tables for `period` (the months it reports on, `ReportingPeriod.span`: what happened
+    in them belongs to it, even when recorded after Decree 09/2019's data cut-off), with statuses as
+    of `as_of` (default: the period's last day). Only this plan's events dated up to `as_of` are read;
+    "in the window" below means dated inside the period, up to `as_of`.
 
     - items: occurrences, stages and RAG as `plan.progress.item_status` derives them on `as_of`;
       `stages_done_in_period` counts the stages finished (done or skipped) in the window.
@@ -58,7 +59,7 @@ def aggregate(plan: Plan, ledger: Ledger, period: ReportingPeriod, as_of: dt.dat
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-    window = period.data_window
+    window = period.span
     as_of = as_of or window[1]
     in_period = (window[0], min(window[1], as_of))
     # One snapshot for every statement: the states and the events read agree with each other. The
@@ -67,4 +68,4 @@ def aggregate(plan: Plan, ledger: Ledger, period: ReportingPeriod, as_of: dt.dat
     with ledger.transaction(write=False, snapshot=True) as conn, ThreadPoolExecutor(1, thread_name_prefix="kehoach-report") as pool:
         tables = pool.submit(plan_tables, plan, as_of)
         raw = read_ledger(conn, plan, as_of, in_period, source=source)
-        return build_tables(plan, period, as_of, window, in_period, raw, functools.partial(status_reasons, conn), tables.result())
+        return build_tables(plan, period, as_of, window, in_period, raw, functools.partial(status_reasons, conn), tables.result(), functools.partial(held_on, conn))

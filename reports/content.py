@@ -12,8 +12,12 @@ import pandas as pd
 from plan.model import Plan, Signer
 from plan.text import place_and_date, short_date
 from reports.data import ReportData
+from reports.placeholders import placeholders_in
 from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
+from reports.dating import report_date
 from reports.narrative import (
+    ASSESSMENT_HEADINGS,
+    SECTION_HEADINGS,
     Narrative,
     agency_symbol,
     build_narrative,
@@ -30,14 +34,8 @@ BLANK_NUMBER = "\u00a0" * 7  # the records office writes the number in by hand
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO_SUB = "Độc lập - Tự do - Hạnh phúc"
 
-# The body's sections and the annex, as both documents head them.
-SECTION_HEADINGS = (
-    "I. KẾT QUẢ TRIỂN KHAI CÁC NỘI DUNG",
-    "II. ĐÁNH GIÁ CHUNG",
-    "III. NHIỆM VỤ TRỌNG TÂM KỲ TỚI",
-    "IV. KIẾN NGHỊ, ĐỀ XUẤT",
-)
-SUBHEADINGS = ("1. Những việc đã làm được", "2. Hạn chế, nguyên nhân")
+# The body's sections are the narrative's (reports.narrative); the annex, as both documents head it.
+SUBHEADINGS = ASSESSMENT_HEADINGS
 ANNEX_HEADING = "Phụ lục"
 ANNEX_TITLE = "SỐ LIỆU KẾT QUẢ TRIỂN KHAI KẾ HOẠCH"
 
@@ -211,11 +209,13 @@ def report_context(
     to, copies = _recipients(plan)
     symbol = number_symbol(plan, number)
     tables = _tables(data)
+    dated = data.date or report_date(plan, data.period, data.as_of)
     return {
         "parent_header": clean_text(parent.header_name or parent.name.upper()),
         "issuer_header": clean_text(plan.department.header_name),
         "number_line": f"Số: {symbol}",
-        "place_date": place_and_date(plan.document.place, data.as_of),
+        "place_date": place_and_date(plan.document.place, dated),
+        "date": dated,
         "motto": MOTTO,
         "motto_sub": MOTTO_SUB,
         "doc_type": REPORT_TYPE,
@@ -223,16 +223,16 @@ def report_context(
         "recipients": _listed([clean_text(t) for t in to]),
         "intro": narrative.intro,
         "no_events": narrative.no_events,
-        "items": narrative.items,
-        "achievements": narrative.achievements,
-        "shortcomings": narrative.shortcomings,
-        "next_tasks": narrative.next_tasks,
-        "recommendations": narrative.recommendations,
+        "sections": [
+            {"heading": section.heading, "blocks": [{"text": b.text, "heading": b.heading} for b in section.blocks]}
+            for section in narrative.sections
+        ],
+        "placeholders": placeholders_in(narrative.text()),
         "closing": narrative.closing,
         "tables": tables,
         "annex": [tables[k] for k in ANNEX_TABLES],
         "annex_ref": (
-            f"(Kèm theo Báo cáo số {symbol} ngày {short_date(data.as_of)} của {plan.department.name})"
+            f"(Kèm theo Báo cáo số {symbol} ngày {short_date(dated)} của {plan.department.name})"
         ),
         "distribution": [clean_text(c) for c in copies],
         "signer_lines": signer_lines(plan, signer),

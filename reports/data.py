@@ -7,7 +7,7 @@ tables are pandas DataFrames with the columns listed here (the contract between 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -31,6 +31,9 @@ ITEM_COLUMNS = [
     "stages_done",  # int, done or skipped (in the whole plan up to as_of)
     "stages_done_in_period",  # int, finished inside the period's data window
     "stages_overdue",  # int, not finished and past due on as_of
+    "prepared",  # bool, the item's preparation stage (own window or any occurrence) is finished
+    "lead_name",  # str, full name of the lead unit or body
+    "coordinating_names",  # str, full names joined by ", "
 ]
 INDICATOR_COLUMNS = ["item_number", "indicator", "label", "unit", "value"]  # value: int, summed in the period
 INDICATOR_TOTAL_COLUMNS = ["indicator", "label", "unit", "value", "items"]  # items: int, items contributing
@@ -38,6 +41,12 @@ UNIT_COLUMNS = ["unit", "short_name", "name", "items_led", "items_coordinated", 
 LATE_COLUMNS = ["item_number", "short_title", "occurrence", "stage", "stage_label", "due", "working_days_late", "lead", "reason"]
 COUNTERPART_COLUMNS = ["counterpart", "name", "kind", "items", "confirmed", "declined", "no_answer", "awaiting"]
 NOTE_COLUMNS = ["item_number", "stage", "stage_label", "date", "actor", "text"]  # outcome notes dated in the period
+# One row per known occurrence (the item's own window, a month, a session or a request): its dates
+# (plan or request), the day it was held if the unit gave one, whether its execution is done and when,
+# whether its latest execution outcome is dated in the period, and that outcome's indicators (dict).
+OCCURRENCE_COLUMNS = ["item_number", "occurrence", "start", "end", "held_on", "executed", "executed_on", "in_period", "indicators"]
+# Stages finished after their due date, finished in the period (late completions).
+FINISHED_LATE_COLUMNS = ["item_number", "short_title", "occurrence", "stage", "stage_label", "due", "finished_on", "working_days_late", "lead"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class ReportData:
     plan: Plan
     period: ReportingPeriod
     as_of: dt.date  # the report date: statuses are as of this day
-    window: tuple[dt.date, dt.date]  # the period's data window (Decree 09/2019), inclusive
+    window: tuple[dt.date, dt.date]  # the months the period reports on (ReportingPeriod.span), inclusive
     events_in_period: int
     items: pd.DataFrame
     indicators: pd.DataFrame
@@ -54,6 +63,9 @@ class ReportData:
     late: pd.DataFrame
     counterparts: pd.DataFrame
     notes: pd.DataFrame
+    occurrences: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OCCURRENCE_COLUMNS))
+    finished_late: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINISHED_LATE_COLUMNS))
+    date: dt.date | None = None  # the document's date (reports.dating); None: the report date itself
 
     @property
     def empty(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from reports.content import ANNEX_HEADING, ANNEX_TITLE, SECTION_HEADINGS, SUBHEADINGS
+from reports.content import ANNEX_HEADING, ANNEX_TITLE
 from reports.layout import ANNEX_TABLES, DOCX_TEMPLATE, HEADER_LEFT_MM, PAGE_MM, TABLES_BY_KEY, TEXT_WIDTH_MM, TableSpec
 
 FONT = "Times New Roman"  # LibreOffice and WeasyPrint fall back to its metric twin, Liberation Serif
@@ -170,14 +170,6 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
     body(doc, "{{ no_events }}")
     tag(doc, "{%p endif %}")
 
-    heading(doc, SECTION_HEADINGS[0])
-    tag(doc, "{%p for it in items %}")
-    heading(doc, "{{ it.heading }}")
-    tag(doc, "{%p for line in it.paragraphs %}")
-    body(doc, "{{ line }}")
-    tag(doc, "{%p endfor %}")
-    tag(doc, "{%p endfor %}")
-
     def data_table(spec: TableSpec, caption: str, size: float = 12) -> None:
         key = spec.key
         para(doc, caption, bold=True, before=6, after=3, keep=True)
@@ -203,23 +195,19 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
             cell_text(table.rows[6].cells[0], "{%tr endif %}", size=size)
         para(doc, after=3)
 
-    data_table(TABLES_BY_KEY["indicator_totals"], "Bảng {{ tables['indicator_totals'].number }}. {{ tables['indicator_totals'].title }}")
-    tag(doc, "{%p for chart in charts %}")
-    para(doc, "{{ chart.image }}", before=6, keep=True)
-    para(doc, "Hình {{ loop.index }}. {{ chart.caption }}", size=12, italic=True, after=6)
+    tag(doc, "{%p for section in sections %}")
+    heading(doc, "{{ section.heading }}")
+    tag(doc, "{%p for block in section.blocks %}")
+    tag(doc, "{%p if block.heading %}")
+    heading(doc, "{{ block.text }}")
+    tag(doc, "{%p else %}")
+    body(doc, "{{r block.rich }}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
-
-    heading(doc, SECTION_HEADINGS[1])
-    for subheading, key in zip(SUBHEADINGS, ("achievements", "shortcomings")):
-        heading(doc, subheading)
-        tag(doc, f"{{%p for line in {key} %}}")
-        body(doc, "{{ line }}")
-        tag(doc, "{%p endfor %}")
-    for title, key in zip(SECTION_HEADINGS[2:], ("next_tasks", "recommendations")):
-        heading(doc, title)
-        tag(doc, f"{{%p for line in {key} %}}")
-        body(doc, "{{ line }}")
-        tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if loop.index == 2 %}")
+    data_table(TABLES_BY_KEY["indicator_totals"], "Bảng {{ tables['indicator_totals'].number }}. {{ tables['indicator_totals'].title }}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
     body(doc, "{{ closing }}").paragraph_format.keep_with_next = True
 
     # boxes 7 and 9b: "Nơi nhận" on the left, level with the signer's title on the right
@@ -246,6 +234,10 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
     para(doc, "{{ annex_ref }}", italic=True, after=6)
     for key in ANNEX_TABLES:
         data_table(TABLES_BY_KEY[key], f"Biểu {{{{ tables['{key}'].number }}}}. {{{{ tables['{key}'].title }}}}", size=11)
+    tag(doc, "{%p for chart in charts %}")
+    para(doc, "{{ chart.image }}", before=6, keep=True)
+    para(doc, "Hình {{ loop.index }}. {{ chart.caption }}", size=12, italic=True, after=6)
+    tag(doc, "{%p endfor %}")
 
     # python-docx starts every document with one empty paragraph: drop it
     first_body = doc.element.body[0]

@@ -313,3 +313,17 @@ def status_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
         query = sa.select(t.c.id, t.c.payload["reason"].as_string()).where(t.c.id.in_(ids[begin : begin + 500]))
         found.update((int(i), r) for i, r in conn.execute(query) if r)
     return found
+
+
+def held_on(conn: Connection, ids: list[int]) -> dict[int, dt.date]:
+    """The day each execution outcome says the activity was held (`held_on`), where it gives one."""
+    t = events_table
+    found: dict[int, dt.date] = {}
+    for begin in range(0, len(ids), 500):
+        query = sa.select(t.c.id, t.c.payload["held_on"].as_string()).where(t.c.id.in_(ids[begin : begin + 500]))
+        for ident, text in conn.execute(query):
+            try:
+                found[int(ident)] = dt.date.fromisoformat(str(text)[:10]) if text else None
+            except ValueError:
+                continue
+    return {k: v for k, v in found.items() if v is not None}

@@ -1,4 +1,13 @@
-"""The report's words, pure: from a `ReportData`, the Vietnamese paragraphs of each section.
+"""The report's words, pure: from a `ReportData`, the Vietnamese paragraphs of each section, in the
+order Vietnamese offices write a "Báo cáo kết quả thực hiện kế hoạch": the opening that cites the
+plan and what it implements; I. Công tác chỉ đạo, triển khai; II. Kết quả thực hiện (per item, in
+sentences: what, when, where, with whom, the results); III. Đánh giá chung (ưu điểm; tồn tại, hạn chế
+và nguyên nhân; bài học kinh nghiệm); IV. Phương hướng, nhiệm vụ of the next period; V. Đề xuất, kiến
+nghị (with the funding used). Step counts and RAG stay in the annex.
+
+The body names no counterpart as declining or silent (the report leaves the Department): it says
+how many invitations went unanswered, never whose. Where the ledger holds no text the drafter must
+write (a cause, a lesson), a visible placeholder stands (`reports.placeholders`).
 
 Every string that leaves this module has gone through `clean_text`, so the PDF, the DOCX and the
 XLSX can put it in as plain text: no control character reaches Word's XML or the HTML parser.
@@ -16,14 +25,14 @@ from typing import Any
 
 import pandas as pd
 
-from plan.calendar import PeriodKind, ReportingPeriod, periods_in_year
-from plan.model import STAGE_LABELS, ItemKind, Plan, Stage
+from plan.calendar import PeriodKind
+from plan.model import STAGE_LABELS, Counted, ExactWindow, Item, ItemKind, Plan, Stage
 from plan.schedule import stage_due_dates, working_calendar
-from plan.text import long_date, short_date
+from plan.text import short_date
 from reports.data import ReportData
+from reports.placeholders import placeholder
 
 NO_EVENTS = "Trong kỳ báo cáo chưa ghi nhận kết quả triển khai nào của Kế hoạch"
-NO_REASON = "đơn vị chủ trì chưa báo cáo nguyên nhân"
 LATE_LISTED = 3  # late stages named per item in the text
 
 # Characters XML 1.0 forbids (Word refuses the file) plus the C1 controls, which no user means.
@@ -110,12 +119,28 @@ def report_summary(data: ReportData) -> str:
 
 # --- the sections ----------------------------------------------------------------------------
 
+SECTION_HEADINGS = (
+    "I. CÔNG TÁC CHỈ ĐẠO, TRIỂN KHAI",
+    "II. KẾT QUẢ THỰC HIỆN",
+    "III. ĐÁNH GIÁ CHUNG",
+    "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ",
+    "V. ĐỀ XUẤT, KIẾN NGHỊ",
+)
+ASSESSMENT_HEADINGS = ("1. Ưu điểm", "2. Tồn tại, hạn chế và nguyên nhân", "3. Bài học kinh nghiệm")
+
 
 @dataclass(frozen=True)
-class ItemSection:
-    number: int
+class Block:
+    """A paragraph of the body, or a heading inside a section ("1. Dịch thuật tin, bài đối ngoại")."""
+
+    text: str
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
     heading: str
-    paragraphs: tuple[str, ...]
+    blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
@@ -123,45 +148,48 @@ class Narrative:
     summary: str
     intro: str
     no_events: str | None  # the explicit sentence for a period without any event
-    items: tuple[ItemSection, ...]
-    achievements: tuple[str, ...]  # đã làm được
-    shortcomings: tuple[str, ...]  # hạn chế, nguyên nhân
-    next_tasks: tuple[str, ...]  # nhiệm vụ kỳ tới
-    recommendations: tuple[str, ...]  # kiến nghị, đề xuất
+    sections: tuple[Section, ...]
     closing: str
+
+    def text(self) -> str:
+        """The whole body as plain text, one paragraph a line (for placeholders and tests)."""
+        lines = [self.summary, self.intro, self.no_events or ""]
+        for section in self.sections:
+            lines += [section.heading, *(b.text for b in section.blocks)]
+        return "\n".join([*lines, self.closing])
 
 
 def build_narrative(data: ReportData) -> Narrative:
     plan = data.plan
-    start, end = data.window
-    intro = (
-        f"Thực hiện {plan.document.type} số {plan.document.number_symbol} ngày {short_date(plan.document.issued_on)} "
-        f"của {plan.department.name} về {plan.document.title[:1].lower()}{plan.document.title[1:]}, "
-        f"{plan.department.name} báo cáo kết quả triển khai {data.period.label} "
-        f"(số liệu từ ngày {short_date(start)} đến ngày {short_date(end)}, tình hình tính đến {long_date(data.as_of)}) như sau:"
-    )
     no_events = None
     if data.empty:
+        start, end = data.window
         no_events = (
-            f"{NO_EVENTS} (không có thông tin cập nhật nào từ ngày {short_date(start)} đến ngày {short_date(end)}). "
+            f"{NO_EVENTS} (không có thông tin cập nhật nào từ ngày {short_date(start)} đến ngày {short_date(min(end, data.as_of))}). "
             "Các nội dung của Kế hoạch tiếp tục được theo dõi và báo cáo ở kỳ sau."
         )
-    compiler = plan.party_name(plan.reporting.compiled_by)
     closing = (
-        f"Trên đây là báo cáo kết quả triển khai {plan.document.type} số {plan.document.number_symbol} "
+        f"Trên đây là báo cáo kết quả thực hiện {plan.document.type} số {plan.document.number_symbol} "
         f"{data.period.label} của {plan.department.name}./."
+    )
+    sections = (
+        Section(SECTION_HEADINGS[0], _blocks(_direction(data))),
+        Section(SECTION_HEADINGS[1], tuple(_results(data))),
+        Section(SECTION_HEADINGS[2], tuple(_assessment(data))),
+        Section(f"{SECTION_HEADINGS[3]} {_next_label(data).upper()}", _blocks(_next_tasks(data))),
+        Section(SECTION_HEADINGS[4], _blocks(_proposals(data))),
     )
     return Narrative(
         summary=report_summary(data),
-        intro=clean_text(intro),
+        intro=clean_text(_opening(data)),
         no_events=no_events,
-        items=tuple(_item_sections(data)),
-        achievements=tuple(clean_text(p) for p in _achievements(data)),
-        shortcomings=tuple(clean_text(p) for p in _shortcomings(data)),
-        next_tasks=tuple(clean_text(p) for p in _next_tasks(data, compiler)),
-        recommendations=tuple(clean_text(p) for p in _recommendations(data)),
+        sections=sections,
         closing=clean_text(closing),
     )
+
+
+def _blocks(lines: Iterable[str]) -> tuple[Block, ...]:
+    return tuple(Block(clean_text(line)) for line in lines if clean_text(line))
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -172,84 +200,222 @@ def _of_item(frame: pd.DataFrame, number: int, column: str = "item_number") -> l
     return [row for row in _rows(frame) if int(row[column]) == number]
 
 
-def _indicator_phrase(rows: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{clean_text(r['label'])}: {number_text(r['value'])} {clean_text(r['unit'])}" for r in rows)
+def joined(parts: Iterable[str]) -> str:
+    """"a", "a và b", "a, b và c"."""
+    parts = [p for p in parts if p]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} và {parts[-1]}"
 
 
-def _item_sections(data: ReportData) -> Iterable[ItemSection]:
-    counterparts = _rows(data.counterparts)
-    for item in _rows(data.items):
-        number = int(item["number"])
-        lines = []
-        who = f"Đơn vị chủ trì: {clean_text(item['lead'])}"
-        if clean_text(item["coordinating"]):
-            who += f"; phối hợp: {clean_text(item['coordinating'])}"
-        lines.append(f"{who}. Thời gian thực hiện: {clean_text(item['window'])}.")
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
-        progress = f"Tình hình đến ngày {short_date(data.as_of)}: {clean_text(item['rag_label']).lower()}; "
-        if int(item["stages_total"]):
-            progress += (
-                f"đã hoàn thành {item['stages_done']}/{item['stages_total']} bước công việc"
-                f" ({item['stages_done_in_period']} bước trong kỳ)"
-            )
-        else:
-            progress += "chưa phát sinh công việc"
-        if str(item["kind"]) in (ItemKind.RECURRING, ItemKind.PROGRAMME, ItemKind.ON_REQUEST) and int(item["occurrences"]) > 1:
-            progress += f"; số đợt đã phát sinh: {item['occurrences']}"
-        if int(item["stages_overdue"]):
-            progress += f"; còn {item['stages_overdue']} bước quá hạn"
-        lines.append(progress + ".")
 
-        notes = sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min))
-        indicators = [r for r in _of_item(data.indicators, number) if int(r["value"])]
-        for note in notes:
-            text = clean_text(note["text"])
-            if not text:
-                continue
-            when = required_date(note["date"])
-            stage = clean_text(note["stage_label"])
-            lines.append(f"- Ngày {short_date(when)}" + (f" (bước {stage.lower()})" if stage else "") + f": {text.rstrip('.')}.")
-        if indicators:
-            lines.append(f"Kết quả đạt được trong kỳ: {_indicator_phrase(indicators)}.")
-        if not indicators and not any(clean_text(n["text"]) for n in notes) and not int(item["stages_done_in_period"]):
-            lines.append("Trong kỳ chưa ghi nhận kết quả của nội dung này.")
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
-        engaged = [c for c in counterparts if number in item_numbers(c["items"])]
-        confirmed = [clean_text(c["name"]) for c in engaged if int(c["confirmed"])]
-        declined = [clean_text(c["name"]) for c in engaged if int(c["declined"])]
-        if confirmed:
-            lines.append(f"Đối tác nhận lời phối hợp: {', '.join(confirmed)}.")
-        if declined:
-            lines.append(f"Đối tác từ chối: {', '.join(declined)}.")
-        yield ItemSection(
-            number=number,
-            heading=clean_text(f"{number}. {item['short_title']}"),
-            paragraphs=tuple(clean_text(line) for line in lines),
+
+def day_span(first: dt.date, last: dt.date) -> str:
+    """"ngày 28/10/2023", "từ ngày 12 đến ngày 14/5/2023", "từ ngày 30/4 đến ngày 02/5/2023"."""
+    if first == last:
+        return f"ngày {short_date(first)}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"từ ngày {first.day:02d} đến ngày {short_date(last)}"
+    if first.year == last.year:
+        return f"từ ngày {first:%d/%m} đến ngày {short_date(last)}"
+    return f"từ ngày {short_date(first)} đến ngày {short_date(last)}"
+
+
+def _opening(data: ReportData) -> str:
+    plan = data.plan
+    bases = "; ".join(
+        clean_text(f"{b.kind} số {b.number} ngày {short_date(b.date)} của {b.issuer} {b.subject}") for b in plan.legal_bases
+    )
+    issued = (
+        f"{plan.department.name} đã ban hành {plan.document.type} số {plan.document.number_symbol} ngày "
+        f"{short_date(plan.document.issued_on)} về {_lower_first(clean_text(plan.document.title))}"
+    )
+    report = f"{plan.department.name} báo cáo kết quả thực hiện {data.period.label} (tình hình đến ngày {short_date(data.as_of)}) như sau:"
+    return f"Thực hiện {bases}, {issued}. {report}" if bases else f"{_capital(issued)}. {report}"
+
+
+def _unit_names(plan: Plan) -> str:
+    return joined([u.name for u in plan.units])
+
+
+def _direction(data: ReportData) -> Iterable[str]:
+    plan = data.plan
+    recipients = joined(
+        plan.party_name(r.body) + (f" qua {joined([plan.party_name(v) for v in r.via])}" if r.via else "") for r in plan.reporting.recipients
+    )
+    yield (
+        f"Ngày {short_date(plan.document.issued_on)}, {plan.department.name} ban hành {plan.document.type} số "
+        f"{plan.document.number_symbol} về {_lower_first(clean_text(plan.document.title))}, gồm {len(plan.items)} nội dung; "
+        f"phân công {len(plan.units)} phòng, đơn vị thuộc Sở ({_unit_names(plan)}) chủ trì, phối hợp thực hiện; "
+        f"giao {plan.party_name(plan.reporting.compiled_by)} theo dõi, tổng hợp, báo cáo {recipients} {plan.reporting.wording or 'theo định kỳ'}."
+    )
+    items = _rows(data.items)
+    prepared = sum(1 for i in items if bool(i["prepared"]))
+    if items:
+        yield (
+            f"Trên cơ sở Kế hoạch, các đơn vị được giao chủ trì đã xây dựng kế hoạch chi tiết, chuẩn bị điều kiện triển khai "
+            f"{prepared}/{len(items)} nội dung."
         )
+    yield placeholder("các văn bản chỉ đạo, hướng dẫn khác của Sở trong kỳ (nếu có)")
+
+
+# --- II. results, item by item ---------------------------------------------------------------------
+
+
+def _catalogue(plan: Plan) -> dict[str, Any]:
+    return {i.id: i for i in plan.indicators}
+
+
+def results_sentence(plan: Plan, values: dict[str, Any], *, funding: bool = False) -> str:
+    """The indicators given, as the report words them: "dịch 174 tin, bài; đăng 164 tin, bài …"."""
+    catalogue = _catalogue(plan)
+    parts = []
+    for ident, indicator in catalogue.items():  # catalogue order
+        value = values.get(ident)
+        if value is None or (isinstance(value, float) and math.isnan(value)) or int(value) <= 0:
+            continue
+        if (indicator.counted is Counted.FUNDING) != funding:
+            continue
+        parts.append(clean_text(indicator.sentence(int(value), number_text(value))))
+    return "; ".join(parts)
+
+
+def _dates(item: Item, row: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
+    """When an occurrence took place: the day the unit gave, else the plan's or the request's dates when
+    they are exact (an expected or all-year window has no date of its own)."""
+    held, start, end = as_date(row["held_on"]), as_date(row["start"]), as_date(row["end"])
+    main = row["occurrence"] == "main"
+    exact = not main or isinstance(item.window, ExactWindow)
+    if exact and start and end and (held is None or start <= held <= end):
+        return start, end
+    if held is not None:
+        return held, held
+    return None
+
+
+def _requester(plan: Plan, occurrence: str) -> str:
+    for counterpart in plan.counterparts:
+        if occurrence.endswith(f"-{counterpart.id}"):
+            return counterpart.name
+    return ""
+
+
+def _confirmed(data: ReportData, number: int) -> list[str]:
+    names = {c.id: c.name for c in data.plan.counterparts}
+    return [names.get(c["counterpart"], clean_text(c["name"])) for c in _rows(data.counterparts) if int(c["confirmed"]) and number in item_numbers(c["items"])]
+
+
+def _who(data: ReportData, item: Item, row: dict[str, Any]) -> str:
+    plan = data.plan
+    lead, coordinating = clean_text(row["lead_name"]), clean_text(row["coordinating_names"])
+    activity = clean_text(item.activity) or _lower_first(clean_text(item.title)).rstrip(".")
+    if any(u.id == item.lead for u in plan.units):
+        return f"{lead} chủ trì" + (f", phối hợp với {joined(coordinating.split(', '))}" if coordinating else "") + f" {activity}."
+    doers = joined(coordinating.split(", ")) if coordinating else plan.department.name
+    return f"{doers} phối hợp với {lead} {activity}."
+
+
+def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]:
+    plan = data.plan
+    number = item.number
+    lines = [_who(data, item, row)]
+    occurrences = [o for o in _of_item(data.occurrences, number) if bool(o["in_period"])]
+    months = [o for o in occurrences if re.fullmatch(r"\d{4}-\d{2}", str(o["occurrence"]))]
+    results: list[str] = []
+    if months:  # followed month by month: one sentence for the period
+        totals: dict[str, int] = {}
+        for o in months:
+            for key, value in (o["indicators"] or {}).items():
+                totals[key] = totals.get(key, 0) + int(value)
+        first, last = min(str(o["occurrence"]) for o in months), max(str(o["occurrence"]) for o in months)
+        span = f"tháng {int(first[5:])}" + (f" đến tháng {int(last[5:])}/{last[:4]}" if first != last else f"/{first[:4]}")
+        said = results_sentence(plan, totals)
+        if said:
+            results.append(f"Từ {span}, đã {said}.")
+    confirmed = _confirmed(data, number)
+    for o in occurrences:
+        if o in months:
+            continue
+        said = results_sentence(plan, o["indicators"] or {})
+        dates = _dates(item, o)
+        occurrence = str(o["occurrence"])
+        if dates is None:
+            if said:
+                results.append(f"Trong {data.period.label}, đã {said}.")
+            continue
+        when = _capital(day_span(*dates))
+        requester = _requester(plan, occurrence)
+        where = f" tại {clean_text(item.venue)}" if occurrence == "main" and clean_text(getattr(item, "venue", None)) else ""
+        if requester:
+            results.append(f"{when}, theo đề nghị của {requester}, " + (f"{said}." if said else "tổ chức sự kiện."))
+        elif item.kind is ItemKind.EVENT:
+            sentence = f"{when}, sự kiện được tổ chức{where}"
+            if confirmed:
+                sentence += f" với sự phối hợp của {joined(confirmed)}"
+            results.append(sentence + (f"; {said}." if said else "."))
+        else:
+            results.append(f"{when}{where}, " + (f"{said}." if said else "tổ chức thực hiện."))
+    for note in sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min)):
+        text = clean_text(note["text"])
+        if text and str(note["stage"]) == Stage.EXECUTION.value:
+            results.append(_capital(text.rstrip(".")) + ".")
+    lines += results
+    rag = str(row["rag"])
+    if rag == "done" and not results:
+        lines.append(placeholder(f"kết quả cụ thể của nội dung {number} trong {data.period.label}"))
+    elif rag != "done":
+        late = int(row["stages_overdue"])
+        state = "chưa hoàn thành, còn chậm so với thời hạn (nêu tại mục III)" if late else "đang được tiếp tục triển khai"
+        lines.append(f"Đến ngày {short_date(data.as_of)}, nội dung {state}.")
+    return lines
+
+
+def _results(data: ReportData) -> Iterable[Block]:
+    items = {int(r["number"]): r for r in _rows(data.items)}
+    for item in data.plan.items:
+        row = items.get(item.number)
+        if row is None:
+            continue
+        yield Block(clean_text(f"{item.number}. {item.short_title}"), heading=True)
+        yield from _blocks(_item_blocks(data, item, row))
+
+
+# --- III. assessment -------------------------------------------------------------------------------
+
+
+def _partners(data: ReportData) -> list[str]:
+    """The counterparts that took part in the period, each once (full names, in plan order)."""
+    names = {c.id: c.name for c in data.plan.counterparts}
+    return [names.get(c["counterpart"], clean_text(c["name"])) for c in _rows(data.counterparts) if int(c["confirmed"])]
 
 
 def _achievements(data: ReportData) -> Iterable[str]:
     items = _rows(data.items)
-    done_in_period = sum(int(i["stages_done_in_period"]) for i in items)
-    active = sum(1 for i in items if int(i["stages_done_in_period"]))
     if data.empty:
         yield f"{NO_EVENTS}, chưa có kết quả để đánh giá."
-    elif done_in_period:
-        yield f"Trong kỳ, các đơn vị đã hoàn thành {done_in_period} bước công việc thuộc {active}/{len(items)} nội dung của Kế hoạch."
-    else:
-        yield "Trong kỳ, các đơn vị chưa hoàn thành thêm bước công việc nào của Kế hoạch."
-    tally = {rag: sum(1 for i in items if str(i["rag"]) == rag) for rag in ("done", "on_track", "at_risk", "off_track")}
+        return
+    done = sum(1 for i in items if str(i["rag"]) == "done")
+    going = sum(1 for i in items if str(i["rag"]) == "on_track")
     yield (
-        f"Tính đến ngày {short_date(data.as_of)}, trong tổng số {len(items)} nội dung: {tally['done']} nội dung đã hoàn thành, "
-        f"{tally['on_track']} nội dung đúng tiến độ, {tally['at_risk']} nội dung có nguy cơ chậm, "
-        f"{tally['off_track']} nội dung chậm tiến độ."
+        f"Các phòng, đơn vị thuộc Sở đã chủ động triển khai các nhiệm vụ được giao. Đến ngày {short_date(data.as_of)}, "
+        f"{done}/{len(items)} nội dung của Kế hoạch đã hoàn thành" + (f", {going} nội dung đang triển khai đúng tiến độ" if going else "") + "."
     )
-    totals = [r for r in _rows(data.indicator_totals) if int(r["value"])]
-    if totals:
-        yield f"Các chỉ tiêu chủ yếu đạt được trong kỳ: {_indicator_phrase(totals)}."
-    confirmed = [clean_text(c["name"]) for c in _rows(data.counterparts) if int(c["confirmed"])]
-    if confirmed:
-        yield f"Có {len(confirmed)} đối tác nước ngoài nhận lời phối hợp: {', '.join(confirmed)}."
+    totals = {r["indicator"]: r["value"] for r in _rows(data.indicator_totals) if _catalogue(data.plan)[r["indicator"]].counted is Counted.SUM}
+    said = results_sentence(data.plan, totals)
+    if said:
+        yield f"Trong {data.period.label}, các đơn vị đã {said}."
+    partners = _partners(data)
+    if partners:
+        yield (
+            f"Các hoạt động nhận được sự phối hợp, tham gia của {len(partners)} cơ quan đại diện nước ngoài, tổ chức quốc tế tại Việt Nam "
+            f"({joined(partners)}), góp phần quảng bá hình ảnh Thủ đô Hà Nội với bạn bè quốc tế."
+        )
 
 
 def _late_by_item(data: ReportData) -> dict[int, list[dict[str, Any]]]:
@@ -263,113 +429,146 @@ def _reasons(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"])))
 
 
+def _stage_text(row: dict[str, Any]) -> str:
+    where = occurrence_label(row["occurrence"])
+    return f"bước {clean_text(row['stage_label']).lower()}" + (f" {where}" if where else "") + f" (hạn {short_date(required_date(row['due']))})"
+
+
 def _shortcomings(data: ReportData) -> Iterable[str]:
-    late = _late_by_item(data)
-    if late:
-        total = sum(len(rows) for rows in late.values())
-        yield f"Còn {total} bước công việc chậm so với thời hạn, thuộc {len(late)} nội dung:"
-        for number, rows in late.items():
-            stages = "; ".join(
-                f"{clean_text(r['stage_label']).lower()}"
-                + (f" {occurrence_label(r['occurrence'])}" if occurrence_label(r["occurrence"]) else "")
-                + f" (hạn {short_date(required_date(r['due']))}, chậm {r['working_days_late']} ngày làm việc)"
-                for r in rows[:LATE_LISTED]
-            )
-            if len(rows) > LATE_LISTED:  # a monthly item can pile up many: the annex lists them all
-                stages += f" và {len(rows) - LATE_LISTED} bước khác (chi tiết tại Phụ lục)"
-            reasons = _reasons(rows)
-            missing = len(reasons) == 0 or any(not clean_text(r["reason"]) for r in rows)
-            why = "; ".join(reasons + ([NO_REASON] if missing and reasons else [])) or NO_REASON
-            yield (
-                f"- Nội dung {number} ({clean_text(rows[0]['short_title'])}, chủ trì: {clean_text(rows[0]['lead'])}): "
-                f"{len(rows)} bước chậm — {stages}. Nguyên nhân: {why}."
-            )
-    else:
-        yield "Không có bước công việc nào chậm so với thời hạn."
-    counterparts = _rows(data.counterparts)
-    declined = [c for c in counterparts if int(c["declined"])]
-    silent = [c for c in counterparts if int(c["no_answer"])]
-    if declined:
-        yield "Một số đối tác từ chối lời mời phối hợp: " + ", ".join(_with_items(c) for c in declined) + "."
-    if silent:
-        yield "Một số đối tác không phản hồi lời mời: " + ", ".join(_with_items(c) for c in silent) + "."
-
-
-def _with_items(counterpart: dict[str, Any]) -> str:
-    numbers = item_numbers(counterpart["items"])
-    name = clean_text(counterpart["name"])
-    return f"{name} (nội dung {', '.join(map(str, numbers))})" if numbers else name
-
-
-def _next_period_end(data: ReportData) -> dt.date:
-    """The cut-off of the next report in the plan's regime (the same kind next year if none is left)."""
-    kinds = [PeriodKind(k) for k in data.plan.reporting.periods]
-    end = data.window[1]
-    following = [p for p in periods_in_year(kinds, end.year) + periods_in_year(kinds, end.year + 1) if p.data_window[1] > end]
-    if following:
-        return following[0].data_window[1]
-    return ReportingPeriod(data.period.kind, data.period.year + 1, data.period.index).data_window[1]
-
-
-def _next_tasks(data: ReportData, compiler: str) -> Iterable[str]:
     plan = data.plan
-    next_end = _next_period_end(data)
-    calendar = working_calendar(plan)
+    names = {i.number: i for i in plan.items}
+    late = _late_by_item(data)
+    said = False
+    for number, rows in late.items():
+        item = names.get(number)
+        lead = plan.party_name(item.lead) if item else clean_text(rows[0]["lead"])
+        stages = "; ".join(_stage_text(r) for r in rows[:LATE_LISTED])
+        if len(rows) > LATE_LISTED:
+            stages += f" và {len(rows) - LATE_LISTED} bước khác (chi tiết tại Phụ lục)"
+        reasons = _reasons(rows)
+        why = f"Nguyên nhân: {'; '.join(reasons)}." if reasons else placeholder(f"nguyên nhân chậm tiến độ của nội dung {number}")
+        yield (
+            f"Nội dung {number} ({clean_text(rows[0]['short_title'])}) do {lead} chủ trì chưa hoàn thành đúng thời hạn: {stages}. {why}"
+        )
+        said = True
+    finished_late: dict[int, list[dict[str, Any]]] = {}
+    for row in _rows(data.finished_late):
+        finished_late.setdefault(int(row["item_number"]), []).append(row)
+    if finished_late:
+        parts = [
+            f"nội dung {number} ({len(rows)} bước, chậm nhiều nhất {max(int(r['working_days_late']) for r in rows)} ngày làm việc)"
+            for number, rows in sorted(finished_late.items())
+        ]
+        yield f"Một số bước công việc hoàn thành chậm so với thời hạn: {joined(parts)}. " + placeholder("nguyên nhân hoàn thành chậm")
+        said = True
+    counterparts = _rows(data.counterparts)
+    declined = sum(int(c["declined"]) for c in counterparts)
+    silent = sum(int(c["no_answer"]) for c in counterparts)
+    if declined or silent:
+        yield (
+            f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời), "
+            "do lịch công tác của phía bạn."
+            if declined and not silent
+            else f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
+        )
+        said = True
+    if not said:
+        yield "Các nội dung được triển khai đúng thời hạn; không có tồn tại, hạn chế phát sinh trong kỳ."
+
+
+def _assessment(data: ReportData) -> Iterable[Block]:
+    yield Block(ASSESSMENT_HEADINGS[0], heading=True)
+    yield from _blocks(_achievements(data))
+    yield Block(ASSESSMENT_HEADINGS[1], heading=True)
+    yield from _blocks(_shortcomings(data))
+    yield Block(ASSESSMENT_HEADINGS[2], heading=True)
+    yield Block(placeholder("bài học kinh nghiệm rút ra trong kỳ"))
+
+
+# --- IV. the next period -------------------------------------------------------------------------
+
+
+def _next_label(data: ReportData) -> str:
+    period = data.period
+    match period.kind:
+        case PeriodKind.ANNUAL:
+            return f"năm {period.year + 1}"
+        case PeriodKind.SIX_MONTH:
+            return f"6 tháng cuối năm {period.year}"
+        case PeriodKind.NINE_MONTH:
+            return f"3 tháng cuối năm {period.year}"
+        case PeriodKind.QUARTERLY:
+            index = period.index or 1
+            return f"quý {['I', 'II', 'III', 'IV'][index]} năm {period.year}" if index < 4 else f"quý I năm {period.year + 1}"
+    index = period.index or 1
+    return f"tháng {index + 1} năm {period.year}" if index < 12 else f"tháng 1 năm {period.year + 1}"
+
+
+def _next_tasks(data: ReportData) -> Iterable[str]:
+    plan = data.plan
     items = {int(i["number"]): i for i in _rows(data.items)}
     late = _late_by_item(data)
-    yield f"Trong kỳ tới (đến ngày {short_date(next_end)}), tập trung thực hiện các nhiệm vụ sau:"
+    plan_ends = data.window[1] >= dt.date(plan.year, 12, 31)
+    calendar = working_calendar(plan)
     for item in plan.items:
         row = items.get(item.number)
-        if row is not None and str(row["rag"]) == "done":
+        if row is None or str(row["rag"]) == "done":
             continue
-        tasks = []
+        lead = plan.party_name(item.lead)
         if item.number in late:
-            rows = late[item.number]
-            if len(rows) <= 3:
-                tasks.append(
-                    "khẩn trương hoàn thành các bước còn chậm ("
-                    + ", ".join(
-                        clean_text(r["stage_label"]).lower()
-                        + (f" {occurrence_label(r['occurrence'])}" if occurrence_label(r["occurrence"]) else "")
-                        for r in rows
-                    )
-                    + ")"
-                )
-            else:
-                tasks.append(f"khẩn trương hoàn thành {len(rows)} bước còn chậm")
+            yield f"- {lead} khẩn trương hoàn thành nội dung {item.number} ({item.short_title}) còn chậm so với thời hạn."
+            continue
+        if plan_ends:
+            continue
         dues = stage_due_dates(plan, item, calendar=calendar)
-        if dues:
-            coming = [(stage, due) for stage, due in dues.items() if data.as_of < due <= next_end]
-            if coming:
-                tasks.append("; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {short_date(d)}" for s, d in coming))
-            elif dues[Stage.REPORTING] > next_end:
-                tasks.append("tiếp tục triển khai theo Kế hoạch")
+        coming = [(stage, due) for stage, due in dues.items() if data.as_of < due <= dt.date(plan.year, 12, 31)]
+        if coming:
+            stages = "; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {short_date(d)}" for s, d in coming)
+            yield f"- {lead} tiếp tục triển khai nội dung {item.number} ({item.short_title}): {stages}."
         elif item.kind is ItemKind.ON_REQUEST:
-            tasks.append("chủ động phối hợp tổ chức khi có yêu cầu của phía bạn")
-        if tasks:
-            lead = plan.party_name(item.lead, short=True)
-            yield f"- Nội dung {item.number} ({item.short_title}, chủ trì: {lead}): {'; '.join(tasks)}."
-    yield f"- {compiler} tổng hợp kết quả, báo cáo kỳ tiếp theo đúng thời hạn."
-
-
-def _recommendations(data: ReportData) -> Iterable[str]:
-    plan = data.plan
-    recipients = ", ".join(plan.party_name(r.body) for r in plan.reporting.recipients)
-    late = _late_by_item(data)
-    off_track = [i for i in _rows(data.items) if str(i["rag"]) == "off_track"]
-    if not off_track:
-        yield "Không có kiến nghị, đề xuất phát sinh trong kỳ."
-        return
-    for item in off_track:
-        number = int(item["number"])
-        reasons = _reasons(late.get(number, []))
+            yield f"- {lead} chủ động phối hợp tổ chức nội dung {item.number} ({item.short_title}) khi có đề nghị của phía bạn."
+    compiler = plan.party_name(plan.reporting.compiled_by)
+    if plan_ends:
         yield (
-            f"- Nội dung {number} ({clean_text(item['short_title'])}) chậm tiến độ"
-            + (f", nguyên nhân: {'; '.join(reasons)}" if reasons else "")
-            + "."
+            f"- {compiler} tham mưu tổng kết công tác thông tin đối ngoại của ngành năm {plan.year}; "
+            f"xây dựng kế hoạch tổ chức triển khai hoạt động thông tin, tuyên truyền đối ngoại của ngành văn hoá và thể thao năm {plan.year + 1}."
         )
-    numbers = ", ".join(str(int(i["number"])) for i in off_track)
-    yield (
-        f"Đề nghị {recipients} quan tâm, chỉ đạo, tạo điều kiện để {plan.department.name} "
-        f"tháo gỡ vướng mắc, hoàn thành các nội dung {numbers} trong kỳ tới."
-    )
+    else:
+        yield f"- {compiler} theo dõi, tổng hợp kết quả, báo cáo kỳ tiếp theo đúng thời hạn."
+    yield placeholder(f"nhiệm vụ trọng tâm {_next_label(data)} theo chỉ đạo của cấp trên (nếu có)")
+
+
+# --- V. proposals, and the funding ----------------------------------------------------------------
+
+
+def _funding(data: ReportData) -> Iterable[str]:
+    plan = data.plan
+    funding_ids = [i.id for i in plan.indicators if i.counted is Counted.FUNDING]
+    source = _lower_first(clean_text(plan.funding.source))
+    if not funding_ids:
+        yield f"Về kinh phí: kinh phí thực hiện Kế hoạch được bảo đảm từ {source}. " + placeholder("kinh phí đã sử dụng trong kỳ")
+        return
+    spent = {int(r["item_number"]): int(r["value"]) for r in _rows(data.indicators) if r["indicator"] in funding_ids}
+    total = sum(spent.values())
+    done_without = [int(r["number"]) for r in _rows(data.items) if str(r["rag"]) == "done" and int(r["number"]) not in spent]
+    text = f"Về kinh phí: kinh phí thực hiện Kế hoạch được bảo đảm từ {source}."
+    if total:
+        unit = next(i.unit for i in plan.indicators if i.counted is Counted.FUNDING)
+        text += f" Trong {data.period.label}, các đơn vị báo cáo đã sử dụng {number_text(total)} {unit} cho {len(spent)} nội dung."
+    if done_without or not total:
+        missing = ", ".join(map(str, done_without))
+        text += " " + placeholder("kinh phí đã sử dụng" + (f" của nội dung {missing}" if missing else " trong kỳ"))
+    yield text
+
+
+def _proposals(data: ReportData) -> Iterable[str]:
+    plan = data.plan
+    yield from _funding(data)
+    recipients = joined(plan.party_name(r.body) for r in plan.reporting.recipients)
+    off_track = [int(i["number"]) for i in _rows(data.items) if str(i["rag"]) == "off_track"]
+    if off_track:
+        yield (
+            f"Đề nghị {recipients} quan tâm, chỉ đạo, tạo điều kiện để {plan.department.name} hoàn thành "
+            f"nội dung {', '.join(map(str, off_track))} của Kế hoạch."
+        )
+    yield placeholder("đề xuất, kiến nghị khác (nếu có)")

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from reports.layout import HEADER_LEFT_MM, HTML_TEMPLATE, PAGE_MM, TEMPLATES, TEXT_WIDTH_MM
+from reports.placeholders import CLOSE, OPEN
 
 
 def render_html(context: dict[str, Any]) -> str:
@@ -18,7 +20,20 @@ def render_html(context: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     env.filters["uri"] = lambda p: Path(p).resolve().as_uri()
+    env.filters["marked"] = marked
     return env.get_template(HTML_TEMPLATE).render(page=PAGE_MM, header_left_mm=HEADER_LEFT_MM, text_width_mm=TEXT_WIDTH_MM, **context)
+
+
+def marked(text: str) -> Markup:
+    """The paragraph escaped, each drafter's placeholder highlighted (<mark>), so none is missed."""
+    html = str(escape(text))
+    opening, closing = str(escape(OPEN)), str(escape(CLOSE))
+    parts, rest = [], html
+    while opening in rest:
+        before, _, after = rest.partition(opening)
+        inside, found, rest = after.partition(closing)
+        parts += [before, f"<mark>{opening}{inside}{closing if found else ''}</mark>"]
+    return Markup("".join(parts) + rest)
 
 
 def render_pdf(context: dict[str, Any], path: Path) -> Path:

@@ -31,6 +31,7 @@ class PlanTables:
 def plan_tables(plan: Plan, as_of: dt.date) -> PlanTables:
     named: tuple[Unit | Body | Directors | Department, ...] = (*plan.units, *plan.bodies, plan.directors, plan.department)
     names = {p.id: (getattr(p, "short_name", None) or p.name) for p in named}
+    full = {p.id: p.name for p in named}
     rows, occurrences = [], []
     months: dict[tuple[dt.date, dt.date], list] = {}  # monthly items with the same window share their months
     for position, item in enumerate(plan.items):
@@ -46,6 +47,8 @@ def plan_tables(plan: Plan, as_of: dt.date) -> PlanTables:
                 ", ".join(names.get(u, u) for u in item.coordinating),
                 item.lead,
                 tuple(item.coordinating),
+                full.get(item.lead, item.lead),
+                ", ".join(full.get(u, u) for u in item.coordinating),
             )
         )
         span = item_span(plan, item)
@@ -57,7 +60,7 @@ def plan_tables(plan: Plan, as_of: dt.date) -> PlanTables:
             occurrences += [(position, *month) for month in months[span]]
         else:
             occurrences.append((position, MAIN, span[0].toordinal(), span[1].toordinal()))
-    items = pd.DataFrame(rows, columns=["number", "id", "short_title", "title", "kind", "window", "lead", "coordinating", "lead_id", "coordinating_ids"])
+    items = pd.DataFrame(rows, columns=["number", "id", "short_title", "title", "kind", "window", "lead", "coordinating", "lead_id", "coordinating_ids", "lead_name", "coordinating_names"])
     items["kind"] = items["kind"].astype(KIND_DTYPE)
     occ = pd.DataFrame(occurrences, columns=["item", "occurrence", "start", "end"]).astype({"occurrence": object})
     return PlanTables(items, offset_table(plan), occ)

@@ -17,11 +17,13 @@ import pandas as pd
 
 from plan.calendar import ReportingPeriod
 from plan.events import ANSWERED, MAIN, CoordinationStatus, StageStatus
-from plan.model import STAGE_LABELS, CounterpartKind, Plan, Stage
+from plan.model import STAGE_LABELS, CounterpartKind, Counted, Plan, Stage
 from plan.progress import RAG_LABELS, RAG_ORDER
 from plan.schedule import working_calendar
 from reports.data import (
     COUNTERPART_COLUMNS,
+    FINISHED_LATE_COLUMNS,
+    OCCURRENCE_COLUMNS,
     INDICATOR_COLUMNS,
     INDICATOR_TOTAL_COLUMNS,
     ITEM_COLUMNS,
@@ -91,6 +93,7 @@ def build_tables(
     raw: LedgerRows,
     status_reasons: Callable[[list[int]], dict[int, str]],
     tables: PlanTables | None = None,
+    held_on: Callable[[list[int]], dict[int, dt.date]] | None = None,
 ) -> ReportData:
     """The report's tables from the ledger's rows (`raw`) and the plan's lookup tables (built here when
     not given); `status_reasons` reads the reasons recorded with some status events."""
@@ -163,6 +166,10 @@ def build_tables(
     item_table["stages_done"] = stages_done
     item_table["stages_done_in_period"] = stages_done_in_period
     item_table["stages_overdue"] = stages_overdue
+    prepared = views.finished[:, STAGES.index(Stage.PREPARATION)].astype(np.int64)
+    item_table["prepared"] = per_item(prepared) > 0
+    item_table["lead_name"] = items["lead_name"].to_numpy(dtype=object)
+    item_table["coordinating_names"] = items["coordinating_names"].to_numpy(dtype=object)
 
     notes = pd.DataFrame(
         {
@@ -181,6 +188,10 @@ def build_tables(
     indicators, totals = _indicators(plan, items, given[executed].tolist(), states_item[executed])
 
     invitation_rows = occ_index.get_indexer(invitations_key)
+    outcome = np.zeros(len(occ), dtype=np.int64)
+    outcome[rows[found]] = states["outcome"].to_numpy(dtype=np.int64)[found]
+    given_by_occ = np.full(len(occ), None, dtype=object)
+    given_by_occ[rows[found]] = states["indicators"].to_numpy(dtype=object)[found]
     return ReportData(
         plan=plan,
         period=period,
@@ -194,7 +205,61 @@ def build_tables(
         late=_late(items, views, notes, status_reasons),
         counterparts=_counterparts(plan, items, invitations, invitations_item, invitation_rows, start, end),
         notes=_notes(items, notes, start, end),
+        occurrences=_occurrences(items, views, outcome, given_by_occ, held_on or (lambda ids: {}), start, end),
+        finished_late=_finished_late(items, views, start, end),
     )
+
+
+def _occurrences(
+    items: pd.DataFrame, views: _Views, outcome: np.ndarray, given: np.ndarray, held_on: Callable[[list[int]], dict[int, dt.date]], start: int, end: int
+) -> pd.DataFrame:
+    """Every known occurrence with its dates, its execution and that execution's indicators."""
+    occ = views.occ
+    execution = STAGES.index(Stage.EXECUTION)
+    item = occ["item"].to_numpy(dtype=np.int64)
+    executed = views.code[:, execution] == _DONE
+    executed_on = views.finished_on[:, execution]
+    days = held_on(sorted({int(i) for i in outcome[outcome > 0]}))
+    held = [days.get(int(i)) if i > 0 else None for i in outcome]
+    in_period = (outcome > 0) | (executed & (executed_on >= start) & (executed_on <= end))
+    table = pd.DataFrame(
+        {
+            "item_number": items["number"].to_numpy()[item],
+            "occurrence": occ["occurrence"].to_numpy(dtype=object),
+            "start": date_objects(occ["start"].to_numpy(dtype=np.int64)),
+            "end": date_objects(occ["end"].to_numpy(dtype=np.int64)),
+            "held_on": pd.Series(held, dtype=object),
+            "executed": executed,
+            "executed_on": pd.Series([dt.date.fromordinal(int(d)) if d > 0 else None for d in executed_on], dtype=object),
+            "in_period": in_period,
+            "indicators": pd.Series([g if isinstance(g, dict) else None for g in given], dtype=object),
+        }
+    )
+    order = np.lexsort((occ["start"].to_numpy(dtype=np.int64), table["item_number"].to_numpy()))
+    return table.iloc[order][OCCURRENCE_COLUMNS].reset_index(drop=True)
+
+
+def _finished_late(items: pd.DataFrame, views: _Views, start: int, end: int) -> pd.DataFrame:
+    """Stages finished in the period after their due date (late completions)."""
+    occ = views.occ
+    late = views.finished & (views.code == _DONE) & (views.late > 0) & (views.finished_on >= start) & (views.finished_on <= end)
+    row, stage = np.nonzero(late)
+    item = occ["item"].to_numpy(dtype=np.int64)[row]
+    table = pd.DataFrame(
+        {
+            "item_number": items["number"].to_numpy()[item],
+            "short_title": items["short_title"].to_numpy(dtype=object)[item],
+            "occurrence": occ["occurrence"].to_numpy(dtype=object)[row],
+            "stage": pd.Categorical.from_codes(stage, dtype=STAGE_DTYPE),
+            "stage_label": np.array([STAGE_LABELS[s] for s in STAGES], dtype=object)[stage],
+            "due": date_objects(views.due[row, stage]),
+            "finished_on": date_objects(views.finished_on[row, stage]),
+            "working_days_late": views.late[row, stage].astype(np.int64),
+            "lead": items["lead_name"].to_numpy(dtype=object)[item],
+        }
+    )
+    order = np.lexsort((stage, views.due[row, stage], table["item_number"].to_numpy()))
+    return table.iloc[order][FINISHED_LATE_COLUMNS].reset_index(drop=True)
 
 
 def _views(plan: Plan, tables: PlanTables, occ: pd.DataFrame, packed: np.ndarray, as_of: dt.date) -> _Views:
@@ -288,9 +353,14 @@ def _indicators(plan: Plan, items: pd.DataFrame, given: list, item: np.ndarray) 
     counted = ~np.isnan(values)
     sums = np.zeros((len(items), len(catalogue)))
     given_count = np.zeros((len(items), len(catalogue)), dtype=np.int64)  # per item and indicator
+    distinct = np.array([i.counted is Counted.DISTINCT for i in catalogue], dtype=bool)
     for n in range(len(catalogue)):
-        sums[:, n] = np.bincount(item[counted[:, n]], weights=values[counted[:, n], n], minlength=len(items))
-        given_count[:, n] = np.bincount(item[counted[:, n]], minlength=len(items))
+        chosen = counted[:, n]
+        given_count[:, n] = np.bincount(item[chosen], minlength=len(items))
+        if distinct[n]:  # the same country or embassy at two events is one: the largest figure, never a sum
+            np.maximum.at(sums[:, n], item[chosen], values[chosen, n])
+        else:
+            sums[:, n] = np.bincount(item[chosen], weights=values[chosen, n], minlength=len(items))
     row, column = np.nonzero(given_count)  # item order, then catalogue order
     per_item = pd.DataFrame(
         {
@@ -306,7 +376,7 @@ def _indicators(plan: Plan, items: pd.DataFrame, given: list, item: np.ndarray) 
             "indicator": pd.Series([i.id for i in catalogue], dtype=object),
             "label": pd.Series([i.label for i in catalogue], dtype=object),
             "unit": pd.Series([i.unit for i in catalogue], dtype=object),
-            "value": sums.sum(axis=0).astype(np.int64),
+            "value": np.where(distinct, sums.max(axis=0, initial=0), sums.sum(axis=0)).astype(np.int64),
             "items": (given_count > 0).sum(axis=0).astype(np.int64),
         }
     )
