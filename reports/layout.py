@@ -52,7 +52,9 @@ class TableSpec:
     title: str
     columns: tuple[Column, ...]
     sheet: str  # the XLSX sheet
-    xlsx: tuple[tuple[str, str], ...]  # (contract column, sheet header)
+    # (contract column, sheet header): what people read, in Vietnamese; the contract's codes (stage,
+    # indicator, unit and counterpart ids) stay out, their labels are beside them.
+    xlsx: tuple[tuple[str, str], ...]
     total: bool = False
     annex: bool = True  # on the annex's landscape pages; False: in the body, on the portrait ones
 
@@ -72,7 +74,7 @@ TABLES = (
         "Kết quả thực hiện các chỉ tiêu trong kỳ",
         (Column("TT", 10, True), Column("Chỉ tiêu", 83), Column("Đơn vị tính", 27), Column("Kết quả", 22, True), Column("Số nội dung", 23, True)),
         "Tổng hợp chỉ tiêu",
-        (("indicator", "Mã chỉ tiêu"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả"), ("items", "Số nội dung")),
+        (("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả"), ("items", "Số nội dung")),
         annex=False,
     ),
     TableSpec(
@@ -112,7 +114,7 @@ TABLES = (
         "Kết quả các chỉ tiêu theo từng nội dung",
         (Column("Nội dung", 22, True), Column("Chỉ tiêu", 155), Column("Đơn vị tính", 45), Column("Kết quả", 35, True)),
         "Chỉ tiêu",
-        (("item_number", "Nội dung"), ("indicator", "Mã chỉ tiêu"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả")),
+        (("item_number", "Nội dung"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả")),
     ),
     TableSpec(
         "units",
@@ -126,7 +128,6 @@ TABLES = (
         ),
         "Đơn vị",
         (
-            ("unit", "Mã đơn vị"),
             ("short_name", "Tên viết tắt"),
             ("name", "Đơn vị"),
             ("items_led", "Nội dung chủ trì"),
@@ -152,7 +153,6 @@ TABLES = (
             ("item_number", "Nội dung"),
             ("short_title", "Tên nội dung"),
             ("occurrence", "Đợt"),
-            ("stage", "Mã bước"),
             ("stage_label", "Bước"),
             ("due", "Hạn"),
             ("working_days_late", "Số ngày làm việc chậm"),
@@ -173,7 +173,6 @@ TABLES = (
         ),
         "Đối tác",
         (
-            ("counterpart", "Mã đối tác"),
             ("name", "Đối tác"),
             ("kind", "Loại"),
             ("items", "Nội dung"),
