@@ -7,7 +7,7 @@ tables are pandas DataFrames with the columns listed here (the contract between 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -38,6 +38,10 @@ UNIT_COLUMNS = ["unit", "short_name", "name", "items_led", "items_coordinated", 
 LATE_COLUMNS = ["item_number", "short_title", "occurrence", "stage", "stage_label", "due", "working_days_late", "lead", "reason"]
 COUNTERPART_COLUMNS = ["counterpart", "name", "kind", "items", "confirmed", "declined", "no_answer", "awaiting"]
 NOTE_COLUMNS = ["item_number", "stage", "stage_label", "date", "actor", "text"]  # outcome notes dated in the period
+# The occurrences opened by a request or as a dated session (not the plan's own window or months),
+# known on as_of, in the order they were opened: start and end are `datetime.date`; held: its
+# execution stage is finished (done or skipped).
+SESSION_COLUMNS = ["item_number", "occurrence", "start", "end", "held"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class ReportData:
     late: pd.DataFrame
     counterparts: pd.DataFrame
     notes: pd.DataFrame
+    sessions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SESSION_COLUMNS))
 
     @property
     def empty(self) -> bool:

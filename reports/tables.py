@@ -27,6 +27,7 @@ from reports.data import (
     ITEM_COLUMNS,
     LATE_COLUMNS,
     NOTE_COLUMNS,
+    SESSION_COLUMNS,
     UNIT_COLUMNS,
     ReportData,
 )
@@ -117,7 +118,7 @@ def build_tables(
     recorded_start = opened_start[recorded] + DAY0
     occ = pd.concat(
         [
-            tables.occurrences.assign(key=own_key),
+            tables.occurrences.assign(key=own_key, recorded=False),
             pd.DataFrame(
                 {
                     "item": states_item[recorded],
@@ -125,6 +126,7 @@ def build_tables(
                     "start": recorded_start,
                     "end": np.where(opened_end[recorded] > 0, opened_end[recorded] + DAY0, recorded_start),
                     "key": states_key[recorded],
+                    "recorded": True,
                 }
             ),
         ],
@@ -194,6 +196,23 @@ def build_tables(
         late=_late(items, views, notes, status_reasons),
         counterparts=_counterparts(plan, items, invitations, invitations_item, invitation_rows, start, end),
         notes=_notes(items, notes, start, end),
+        sessions=_sessions(items, views),
+    )
+
+
+def _sessions(items: pd.DataFrame, views: _Views) -> pd.DataFrame:
+    """The occurrences opened by a request or as a session (the charts mark each at its date)."""
+    occ = views.occ
+    chosen = np.flatnonzero(occ["recorded"].to_numpy(dtype=bool))
+    return pd.DataFrame(
+        {
+            "item_number": items["number"].to_numpy()[occ["item"].to_numpy(dtype=np.int64)[chosen]],
+            "occurrence": occ["occurrence"].to_numpy(dtype=object)[chosen],
+            "start": date_objects(occ["start"].to_numpy(dtype=np.int64)[chosen]),
+            "end": date_objects(occ["end"].to_numpy(dtype=np.int64)[chosen]),
+            "held": views.finished[chosen, STAGES.index(Stage.EXECUTION)],
+        },
+        columns=SESSION_COLUMNS,
     )
 
 
