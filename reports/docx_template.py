@@ -12,7 +12,7 @@ from pathlib import Path
 from reports.content import ANNEX_HEADING, ANNEX_TITLE, SECTION_HEADINGS, SUBHEADINGS
 from reports.layout import ANNEX_PAGE_MM, ANNEX_TABLES, DOCX_TEMPLATE, HEADER_LEFT_MM, PAGE_MM, TABLES_BY_KEY, TEXT_WIDTH_MM, TableSpec
 
-FONT = "Times New Roman"  # LibreOffice and WeasyPrint fall back to its metric twin, Liberation Serif
+FONT = "Times New Roman"  # on Word machines; LibreOffice falls back to its metric twin, Liberation Serif (the PDF ships that)
 
 
 def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
