@@ -9,12 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from plan.model import Plan, Signer
+from plan.model import Counted, Plan, Signer
 from plan.text import place_and_date, short_date
 from reports.data import ReportData
-from reports.placeholders import placeholders_in
-from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
 from reports.dating import report_date
+from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
 from reports.narrative import (
     ASSESSMENT_HEADINGS,
     SECTION_HEADINGS,
@@ -27,6 +26,7 @@ from reports.narrative import (
     occurrence_label,
     required_date,
 )
+from reports.placeholders import placeholders_in
 
 REPORT_TYPE = "BÁO CÁO"
 REPORT_CODE = "BC"
@@ -66,7 +66,11 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
     rows: list[list[str]] = []
     total = None
     if key == "indicator_totals":
-        rows = [[n(i), clean_text(r["label"]), clean_text(r["unit"]), n(r["value"]), n(r["items"])] for i, r in enumerate(frame_records(data.indicator_totals), 1)]
+        distinct = {i.id for i in data.plan.indicators if i.counted is Counted.DISTINCT}
+        rows = [
+            [n(i), clean_text(r["label"]) + (" (số lớn nhất tại một sự kiện, không cộng dồn)" if r["indicator"] in distinct else ""), clean_text(r["unit"]), n(r["value"]), n(r["items"])]
+            for i, r in enumerate(frame_records(data.indicator_totals), 1)
+        ]
     elif key == "items":
         records = frame_records(data.items)
         rows = [
@@ -111,12 +115,12 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
                     clean_text(r["reason"]) or "Chưa báo cáo",
                 ]
             )
-    elif key == "counterparts":
-        records = frame_records(data.counterparts)
-        columns = ("confirmed", "declined", "no_answer", "awaiting")
-        rows = [[clean_text(r["name"]), items_text(r["items"])] + [n(r[c]) for c in columns] for r in records]
+    elif key == "counterparts":  # leaves the Department: who took part, never who declined (see the XLSX)
+        names = {c.id: c.name for c in data.plan.counterparts}
+        records = [r for r in frame_records(data.counterparts) if int(r["confirmed"])]
+        rows = [[clean_text(names.get(r["counterpart"], r["name"])), items_text(r["items"]), n(r["confirmed"])] for r in records]
         if records:
-            total = ["Tổng cộng", ""] + [n(sum(int(r[c]) for r in records)) for c in columns]
+            total = [f"Tổng cộng: {n(len(records))} cơ quan, tổ chức", "", n(sum(int(r["confirmed"]) for r in records))]
     return rows, total
 
 

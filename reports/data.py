@@ -47,6 +47,10 @@ NOTE_COLUMNS = ["item_number", "stage", "stage_label", "date", "actor", "text"] 
 OCCURRENCE_COLUMNS = ["item_number", "occurrence", "start", "end", "held_on", "executed", "executed_on", "in_period", "indicators"]
 # Stages finished after their due date, finished in the period (late completions).
 FINISHED_LATE_COLUMNS = ["item_number", "short_title", "occurrence", "stage", "stage_label", "due", "finished_on", "working_days_late", "lead"]
+# The occurrences opened by a request or as a dated session (not the plan's own window or months),
+# known on as_of, in the order they were opened: start and end are `datetime.date`; held: its
+# execution stage is finished (done or skipped).
+SESSION_COLUMNS = ["item_number", "occurrence", "start", "end", "held"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class ReportData:
     occurrences: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OCCURRENCE_COLUMNS))
     finished_late: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINISHED_LATE_COLUMNS))
     date: dt.date | None = None  # the document's date (reports.dating); None: the report date itself
+    sessions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SESSION_COLUMNS))
 
     @property
     def empty(self) -> bool:

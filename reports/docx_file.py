@@ -6,8 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reports.layout import DOCX_TEMPLATE, TEXT_WIDTH_MM
+from reports.layout import CHART_HEIGHT_MM, CHART_WIDTH_MM, DOCX_TEMPLATE
 from reports.placeholders import CLOSE, OPEN
+
+
+def chart_width_mm(path: Path) -> float:
+    """How wide a chart is shown: CHART_WIDTH_MM, narrower when that would make it taller than
+    CHART_HEIGHT_MM (a plan with many items), as in the PDF."""
+    from PIL import Image  # matplotlib's own dependency
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return min(CHART_WIDTH_MM, CHART_HEIGHT_MM * width / height)
 
 
 def render_docx(context: dict[str, Any], path: Path) -> Path:
@@ -17,7 +27,7 @@ def render_docx(context: dict[str, Any], path: Path) -> Path:
     template = DocxTemplate(DOCX_TEMPLATE)
     docx_context = dict(context)
     docx_context["charts"] = [
-        {"image": InlineImage(template, str(c["path"]), width=Mm(TEXT_WIDTH_MM - 5)), "caption": c["caption"]}
+        {"image": InlineImage(template, str(c["path"]), width=Mm(chart_width_mm(c["path"]))), "caption": c["caption"]}
         for c in context["charts"]
     ]
     docx_context["sections"] = [

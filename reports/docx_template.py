@@ -1,6 +1,7 @@
 """The DOCX template, generated with python-docx and committed, so that a records office can restyle
 it in Word: page setup, header boxes, body loops, annex tables, signer block, as docxtpl tags over the
-content of `reports.content.report_context`. `python -m reports.docx_template` rewrites it.
+content of `reports.content.report_context`; the annex and the charts on landscape pages of their own
+section. `python -m reports.docx_template` rewrites it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ import datetime as dt
 from pathlib import Path
 
 from reports.content import ANNEX_HEADING, ANNEX_TITLE
-from reports.layout import ANNEX_TABLES, DOCX_TEMPLATE, HEADER_LEFT_MM, PAGE_MM, TABLES_BY_KEY, TEXT_WIDTH_MM, TableSpec
+from reports.layout import ANNEX_PAGE_MM, ANNEX_TABLES, DOCX_TEMPLATE, HEADER_LEFT_MM, PAGE_MM, TABLES_BY_KEY, TEXT_WIDTH_MM, TableSpec
 
-FONT = "Times New Roman"  # LibreOffice and WeasyPrint fall back to its metric twin, Liberation Serif
+FONT = "Times New Roman"  # on Word machines; LibreOffice falls back to its metric twin, Liberation Serif (the PDF ships that)
 
 
 def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
     """Write the docxtpl template: page setup, header boxes, body loops, annex tables, signer block."""
     from docx import Document
+    from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
@@ -228,8 +230,14 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
         para(right_cell)
     para(right_cell, "{{ signer_name }}", bold=True)
 
-    # the annex, from a new page
-    para(doc, ANNEX_HEADING, bold=True).paragraph_format.page_break_before = True
+    # the annex, on landscape pages of its own section (its page numbers follow on), then the charts
+    annex = doc.add_section(WD_SECTION.NEW_PAGE)
+    annex.orientation = WD_ORIENT.LANDSCAPE
+    annex.page_width, annex.page_height = Mm(ANNEX_PAGE_MM["width"]), Mm(ANNEX_PAGE_MM["height"])
+    annex.top_margin, annex.bottom_margin = Mm(ANNEX_PAGE_MM["top"]), Mm(ANNEX_PAGE_MM["bottom"])
+    annex.left_margin, annex.right_margin = Mm(ANNEX_PAGE_MM["left"]), Mm(ANNEX_PAGE_MM["right"])
+    annex.different_first_page_header_footer = False  # numbered from its first page on
+    para(doc, ANNEX_HEADING, bold=True)
     para(doc, ANNEX_TITLE, bold=True)
     para(doc, "{{ annex_ref }}", italic=True, after=6)
     for key in ANNEX_TABLES:

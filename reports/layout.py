@@ -15,6 +15,15 @@ PAGE_MM = {"width": 210, "height": 297, "top": 20, "bottom": 20, "left": 30, "ri
 TEXT_WIDTH_MM = PAGE_MM["width"] - PAGE_MM["left"] - PAGE_MM["right"]  # 165
 HEADER_LEFT_MM = 66  # the header's left box (bodies, number); the right one takes the rest
 
+# The annex (Phụ lục) on A4 turned sideways, so that no word, date or number of its tables breaks.
+# The edge bound with the portrait pages is the landscape page's top: the wide margin goes there.
+ANNEX_PAGE_MM = {"width": 297, "height": 210, "top": 30, "bottom": 15, "left": 20, "right": 20}
+ANNEX_TEXT_WIDTH_MM = ANNEX_PAGE_MM["width"] - ANNEX_PAGE_MM["left"] - ANNEX_PAGE_MM["right"]  # 257
+ANNEX_TEXT_HEIGHT_MM = ANNEX_PAGE_MM["height"] - ANNEX_PAGE_MM["top"] - ANNEX_PAGE_MM["bottom"]  # 165
+# The charts, at the end of the annex: this wide at most, and short enough to share a page with their caption.
+CHART_WIDTH_MM = 200
+CHART_HEIGHT_MM = 140
+
 
 # --- tables: one definition for the PDF, the DOCX and the XLSX annex ---------------------------
 
@@ -23,7 +32,18 @@ HEADER_LEFT_MM = 66  # the header's left box (bodies, number); the right one tak
 class Column:
     header: str  # as printed in the PDF and the DOCX
     width_mm: float
-    numeric: bool = False
+    numeric: bool = False  # right-aligned, and on one line
+    # How its cells' lines break in the PDF: "words" only between words (titles, unit names);
+    # "none" never (dates; numbers always); "anywhere" as a last resort inside a word too (free text
+    # such as a reason, which may hold a pasted link longer than the column).
+    wrap: str = "words"
+
+    @property
+    def css_class(self) -> str:
+        """The cell's classes in the HTML template."""
+        if self.numeric:
+            return "num keep"
+        return {"none": "keep", "anywhere": "free"}.get(self.wrap, "words")
 
 
 @dataclass(frozen=True)
@@ -32,32 +52,44 @@ class TableSpec:
     title: str
     columns: tuple[Column, ...]
     sheet: str  # the XLSX sheet
-    xlsx: tuple[tuple[str, str], ...]  # (contract column, sheet header)
+    # (contract column, sheet header): what people read, in Vietnamese; the contract's codes (stage,
+    # indicator, unit and counterpart ids) stay out, their labels are beside them.
+    xlsx: tuple[tuple[str, str], ...]
     total: bool = False
+    annex: bool = True  # on the annex's landscape pages; False: in the body, on the portrait ones
+
+    @property
+    def text_width_mm(self) -> float:
+        """The width its columns share: the text width of the pages it is printed on."""
+        return ANNEX_TEXT_WIDTH_MM if self.annex else TEXT_WIDTH_MM
 
 
-# The body's table (indicator sums) and the annex tables. Widths add up to the 165 mm text width.
+# The body's table (indicator sums) and the annex tables. Widths add up to the text width of their
+# pages: 165 mm in the body, 257 mm in the (landscape) annex. The annex's dates, unit short names
+# and numbers never wrap, so their columns are as wide as "13/04–15/04/2023", "TTTTTL" and
+# "Bước đã xong" need at 11 pt.
 TABLES = (
     TableSpec(
         "indicator_totals",
         "Kết quả thực hiện các chỉ tiêu trong kỳ",
         (Column("TT", 10, True), Column("Chỉ tiêu", 83), Column("Đơn vị tính", 27), Column("Kết quả", 22, True), Column("Số nội dung", 23, True)),
         "Tổng hợp chỉ tiêu",
-        (("indicator", "Mã chỉ tiêu"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả"), ("items", "Số nội dung")),
+        (("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả"), ("items", "Số nội dung")),
+        annex=False,
     ),
     TableSpec(
         "items",
         "Tình hình thực hiện các nội dung của Kế hoạch",
         (
-            Column("TT", 8, True),
-            Column("Nội dung", 34),
-            Column("Thời gian", 24),
-            Column("Chủ trì", 18),
-            Column("Phối hợp", 16),
-            Column("Tình trạng", 24),
-            Column("Bước đã xong", 14, True),
-            Column("Xong trong kỳ", 14, True),
-            Column("Quá hạn", 13, True),
+            Column("TT", 10, True),
+            Column("Nội dung", 60),
+            Column("Thời gian", 40),
+            Column("Chủ trì", 34),
+            Column("Phối hợp", 30),
+            Column("Tình trạng", 33),
+            Column("Bước đã xong", 18, True),
+            Column("Xong trong kỳ", 16, True),
+            Column("Quá hạn", 16, True),
         ),
         "Nội dung",
         (
@@ -80,23 +112,22 @@ TABLES = (
     TableSpec(
         "indicators",
         "Kết quả các chỉ tiêu theo từng nội dung",
-        (Column("Nội dung", 20, True), Column("Chỉ tiêu", 95), Column("Đơn vị tính", 28), Column("Kết quả", 22, True)),
+        (Column("Nội dung", 22, True), Column("Chỉ tiêu", 155), Column("Đơn vị tính", 45), Column("Kết quả", 35, True)),
         "Chỉ tiêu",
-        (("item_number", "Nội dung"), ("indicator", "Mã chỉ tiêu"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả")),
+        (("item_number", "Nội dung"), ("label", "Chỉ tiêu"), ("unit", "Đơn vị tính"), ("value", "Kết quả")),
     ),
     TableSpec(
         "units",
         "Kết quả thực hiện theo đơn vị",
         (
-            Column("Đơn vị", 61),
-            Column("Nội dung chủ trì", 26, True),
-            Column("Nội dung phối hợp", 26, True),
-            Column("Bước đã xong", 26, True),
-            Column("Bước quá hạn", 26, True),
+            Column("Đơn vị", 97),
+            Column("Nội dung chủ trì", 40, True),
+            Column("Nội dung phối hợp", 40, True),
+            Column("Bước đã xong", 40, True),
+            Column("Bước quá hạn", 40, True),
         ),
         "Đơn vị",
         (
-            ("unit", "Mã đơn vị"),
             ("short_name", "Tên viết tắt"),
             ("name", "Đơn vị"),
             ("items_led", "Nội dung chủ trì"),
@@ -110,19 +141,18 @@ TABLES = (
         "late",
         "Các bước công việc chậm tiến độ",
         (
-            Column("Nội dung", 34),
-            Column("Bước", 19),
-            Column("Hạn", 23),
-            Column("Số ngày chậm", 16, True),
-            Column("Chủ trì", 20),
-            Column("Nguyên nhân", 53),
+            Column("Nội dung", 72),
+            Column("Bước", 26),
+            Column("Hạn", 26, wrap="none"),
+            Column("Số ngày chậm", 22, True),
+            Column("Chủ trì", 30),
+            Column("Nguyên nhân", 81, wrap="anywhere"),
         ),
         "Chậm tiến độ",
         (
             ("item_number", "Nội dung"),
             ("short_title", "Tên nội dung"),
             ("occurrence", "Đợt"),
-            ("stage", "Mã bước"),
             ("stage_label", "Bước"),
             ("due", "Hạn"),
             ("working_days_late", "Số ngày làm việc chậm"),
@@ -132,18 +162,14 @@ TABLES = (
     ),
     TableSpec(
         "counterparts",
-        "Tình hình phối hợp với các đối tác nước ngoài",
+        "Các cơ quan, tổ chức nước ngoài đã phối hợp, tham gia",
         (
-            Column("Đối tác", 55),
-            Column("Nội dung", 20),
-            Column("Nhận lời", 20, True),
-            Column("Từ chối", 20, True),
-            Column("Không phản hồi", 25, True),
-            Column("Chờ trả lời", 25, True),
+            Column("Cơ quan, tổ chức", 150),
+            Column("Nội dung", 50),
+            Column("Số lượt phối hợp", 57, True),
         ),
         "Đối tác",
         (
-            ("counterpart", "Mã đối tác"),
             ("name", "Đối tác"),
             ("kind", "Loại"),
             ("items", "Nội dung"),

@@ -1,4 +1,5 @@
-"""The report as a PDF: the content in Jinja2 HTML (`templates/bao-cao.html.j2`), laid out by WeasyPrint."""
+"""The report as a PDF: the content in Jinja2 HTML (`templates/bao-cao.html.j2`), laid out by WeasyPrint
+with the shipped fonts (`reports.pdf_fonts`) and no other."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from reports.layout import HEADER_LEFT_MM, HTML_TEMPLATE, PAGE_MM, TEMPLATES, TEXT_WIDTH_MM
+from reports.layout import ANNEX_PAGE_MM, CHART_HEIGHT_MM, CHART_WIDTH_MM, HEADER_LEFT_MM, HTML_TEMPLATE, PAGE_MM, TEMPLATES
+from reports.pdf_fonts import FACES, FONT_FAMILY, check_fonts, font_faces_loaded
 from reports.placeholders import CLOSE, OPEN
 
 
@@ -21,7 +23,16 @@ def render_html(context: dict[str, Any]) -> str:
     )
     env.filters["uri"] = lambda p: Path(p).resolve().as_uri()
     env.filters["marked"] = marked
-    return env.get_template(HTML_TEMPLATE).render(page=PAGE_MM, header_left_mm=HEADER_LEFT_MM, text_width_mm=TEXT_WIDTH_MM, **context)
+    return env.get_template(HTML_TEMPLATE).render(
+        page=PAGE_MM,
+        annex_page=ANNEX_PAGE_MM,
+        header_left_mm=HEADER_LEFT_MM,
+        chart_width_mm=CHART_WIDTH_MM,
+        chart_height_mm=CHART_HEIGHT_MM,
+        font_family=FONT_FAMILY,
+        font_faces=FACES,
+        **context,
+    )
 
 
 def marked(text: str) -> Markup:
@@ -37,8 +48,13 @@ def marked(text: str) -> Markup:
 
 
 def render_pdf(context: dict[str, Any], path: Path) -> Path:
+    """The PDF at `path`; raises `reports.pdf_fonts.ReportFontError` when a shipped font is missing or
+    cannot be loaded."""
     from weasyprint import HTML  # heavy import: only when a PDF is made
+    from weasyprint.text.fonts import FontConfiguration
 
-    HTML(string=render_html(context), base_url=str(TEMPLATES)).write_pdf(path)
+    check_fonts()
+    fonts = FontConfiguration()
+    with font_faces_loaded():
+        HTML(string=render_html(context), base_url=str(TEMPLATES)).write_pdf(path, font_config=fonts)
     return path
-

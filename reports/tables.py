@@ -17,18 +17,19 @@ import pandas as pd
 
 from plan.calendar import ReportingPeriod
 from plan.events import ANSWERED, MAIN, CoordinationStatus, StageStatus
-from plan.model import STAGE_LABELS, CounterpartKind, Counted, Plan, Stage
+from plan.model import STAGE_LABELS, Counted, CounterpartKind, Plan, Stage
 from plan.progress import RAG_LABELS, RAG_ORDER
 from plan.schedule import working_calendar
 from reports.data import (
     COUNTERPART_COLUMNS,
     FINISHED_LATE_COLUMNS,
-    OCCURRENCE_COLUMNS,
     INDICATOR_COLUMNS,
     INDICATOR_TOTAL_COLUMNS,
     ITEM_COLUMNS,
     LATE_COLUMNS,
     NOTE_COLUMNS,
+    OCCURRENCE_COLUMNS,
+    SESSION_COLUMNS,
     UNIT_COLUMNS,
     ReportData,
 )
@@ -120,7 +121,7 @@ def build_tables(
     recorded_start = opened_start[recorded] + DAY0
     occ = pd.concat(
         [
-            tables.occurrences.assign(key=own_key),
+            tables.occurrences.assign(key=own_key, recorded=False),
             pd.DataFrame(
                 {
                     "item": states_item[recorded],
@@ -128,6 +129,7 @@ def build_tables(
                     "start": recorded_start,
                     "end": np.where(opened_end[recorded] > 0, opened_end[recorded] + DAY0, recorded_start),
                     "key": states_key[recorded],
+                    "recorded": True,
                 }
             ),
         ],
@@ -207,6 +209,23 @@ def build_tables(
         notes=_notes(items, notes, start, end),
         occurrences=_occurrences(items, views, outcome, given_by_occ, held_on or (lambda ids: {}), start, end),
         finished_late=_finished_late(items, views, start, end),
+        sessions=_sessions(items, views),
+    )
+
+
+def _sessions(items: pd.DataFrame, views: _Views) -> pd.DataFrame:
+    """The occurrences opened by a request or as a session (the charts mark each at its date)."""
+    occ = views.occ
+    chosen = np.flatnonzero(occ["recorded"].to_numpy(dtype=bool))
+    return pd.DataFrame(
+        {
+            "item_number": items["number"].to_numpy()[occ["item"].to_numpy(dtype=np.int64)[chosen]],
+            "occurrence": occ["occurrence"].to_numpy(dtype=object)[chosen],
+            "start": date_objects(occ["start"].to_numpy(dtype=np.int64)[chosen]),
+            "end": date_objects(occ["end"].to_numpy(dtype=np.int64)[chosen]),
+            "held": views.finished[chosen, STAGES.index(Stage.EXECUTION)],
+        },
+        columns=SESSION_COLUMNS,
     )
 
 

@@ -521,3 +521,16 @@ def test_reports_and_notifications_never_import_prefect():
     found = json.loads(done.stdout)
     assert {"reports.aggregate", "reports.charts", "notifications.render", "notifications.outbox"} <= set(found["modules"])  # the walk found them
     assert found["prefect"] == []
+
+
+def test_sessions_are_the_requests_and_dated_sessions_opened_by_the_report_date(plan, ledger):
+    year = _report(plan, ledger, "2023").sessions
+    rows = [(int(r.item_number), r.occurrence, r.start, r.end, bool(r.held)) for r in year.itertuples()]
+    assert rows == [
+        (8, "2023-08-01-dsq-singapore", D(2023, 8, 1), D(2023, 8, 1), True),
+        (3, "2023-08-10", D(2023, 8, 10), D(2023, 8, 11), True),
+        (8, "2023-09-21-dsq-nhat-ban", D(2023, 9, 21), D(2023, 9, 21), True),
+    ]
+    assert list(_report(plan, ledger, "2023-H1").sessions["occurrence"]) == []  # none opened by 14/06
+    by_events = aggregate(plan, ledger, ReportingPeriod.parse("2023"), source="events").sessions
+    pd.testing.assert_frame_equal(by_events.reset_index(drop=True), year.reset_index(drop=True))

@@ -36,6 +36,7 @@ from reports.document import render_report
 from reports.docx_template import build_docx_template
 from reports.layout import DOCX_TEMPLATE, TABLES_BY_KEY
 from reports.narrative import NO_EVENTS, clean_text
+from reports.xlsx_annex import HEADER_ROW
 
 H1 = ReportingPeriod.parse("2023-H1")
 AS_OF = dt.date(2023, 6, 20)
@@ -336,7 +337,7 @@ def test_docx_template_is_what_the_generator_writes(tmp_path):
 
 
 def test_xlsx_sheets_match_the_tables(files, data):
-    sheets = pd.read_excel(files.xlsx, sheet_name=None)
+    sheets = pd.read_excel(files.xlsx, sheet_name=None, header=HEADER_ROW - 1)
     assert list(sheets) == ["Nội dung", "Chỉ tiêu", "Tổng hợp chỉ tiêu", "Đơn vị", "Chậm tiến độ", "Đối tác"]
     frames = {"items": data.items, "indicators": data.indicators, "indicator_totals": data.indicator_totals, "units": data.units, "late": data.late, "counterparts": data.counterparts}
     for key, frame in frames.items():
@@ -345,16 +346,17 @@ def test_xlsx_sheets_match_the_tables(files, data):
         assert list(sheet.columns) == [column for column, _ in spec.xlsx]
         assert len(sheet) == len(frame), key
         for column in sheet.columns:
-            if column in ("kind", "due") or (key, column) == ("counterparts", "items"):
+            if column in ("kind", "due", "occurrence") or (key, column) == ("counterparts", "items"):
                 continue  # labels, dates and item lists: checked below
             # an empty text cell reads back as missing
             expected = [(clean_text(v) or None) if isinstance(v, str) else (None if pd.isna(v) else v) for v in frame[column]]
             got = [None if pd.isna(v) else v for v in sheet[column]]
             assert got == expected, (key, column)
     indicators = sheets["Chỉ tiêu"]
-    totals = sheets["Tổng hợp chỉ tiêu"].set_index("Mã chỉ tiêu")["Kết quả"]
-    assert totals["participants"] == 25600 == indicators.loc[indicators["Mã chỉ tiêu"] == "participants", "Kết quả"].sum()
+    totals = sheets["Tổng hợp chỉ tiêu"].set_index("Chỉ tiêu")["Kết quả"]
+    assert totals["Số lượt người tham gia"] == 25600 == indicators.loc[indicators["Chỉ tiêu"] == "Số lượt người tham gia", "Kết quả"].sum()
     assert list(sheets["Chậm tiến độ"]["Hạn"].dt.date) == [dt.date(2023, 6, 7), dt.date(2023, 5, 30)]
+    assert [None if pd.isna(v) else v for v in sheets["Chậm tiến độ"]["Đợt"]] == ["tháng 5/2023", None]
     assert list(sheets["Nội dung"]["Loại"])[:2] == ["Thường xuyên", "Chương trình"]
     assert list(sheets["Đối tác"]["Nội dung"]) == ["6, 9", "7", "9"]  # item numbers, as text
     assert list(sheets["Đối tác"]["Loại"]) == ["Đại sứ quán", "Phái đoàn", "Đại sứ quán"]
@@ -364,7 +366,7 @@ def test_xlsx_keeps_text_that_looks_like_a_formula_as_text(files):
     from openpyxl import load_workbook
 
     sheet = load_workbook(files.xlsx)["Chậm tiến độ"]
-    reason = sheet.cell(row=3, column=9)
+    reason = sheet.cell(row=HEADER_ROW + 2, column=8)
     assert reason.data_type == "s" and reason.value.startswith("=HYPERLINK")
     assert "\x0b" not in reason.value
 
@@ -373,7 +375,7 @@ def test_xlsx_header_row_is_bold(files):
     from openpyxl import load_workbook
 
     workbook = load_workbook(files.xlsx)
-    assert all(cell.font.bold for sheet in workbook for cell in sheet[1])
+    assert all(cell.font.bold for sheet in workbook for cell in sheet[HEADER_ROW])
 
 
 # --- an empty period -------------------------------------------------------------------------
@@ -385,7 +387,7 @@ def test_empty_period_still_gives_a_valid_report_that_says_so(empty_files):
     assert "Số: 07/BC-SVHTT" in text
     assert "Không có số liệu trong kỳ" in text
     assert "Không có kiến nghị, đề xuất phát sinh trong kỳ." in text
-    sheets = pd.read_excel(empty_files.xlsx, sheet_name=None)
+    sheets = pd.read_excel(empty_files.xlsx, sheet_name=None, header=HEADER_ROW - 1)
     assert len(sheets["Chỉ tiêu"]) == 0 and len(sheets["Chậm tiến độ"]) == 0 and len(sheets["Nội dung"]) == 9
     assert all(path.stat().st_size > 0 for path in empty_files.charts)
 
