@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from plan.model import Counted, Plan, Signer
+from plan.model import AllYearWindow, Counted, Item, Plan, Signer
 from plan.text import place_and_date, short_date
 from reports.data import ReportData
 from reports.dating import report_date
@@ -21,6 +21,7 @@ from reports.narrative import (
     agency_symbol,
     build_narrative,
     clean_text,
+    held_dates,
     item_numbers,
     number_text,
     occurrence_label,
@@ -72,12 +73,13 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
             for i, r in enumerate(frame_records(data.indicator_totals), 1)
         ]
     elif key == "items":
+        plan_items = {i.number: i for i in data.plan.items}
         records = frame_records(data.items)
         rows = [
             [
                 n(r["number"]),
                 clean_text(r["short_title"]),
-                clean_text(r["window"]),
+                _when(data, plan_items[int(r["number"])], r),
                 clean_text(r["lead"]),
                 clean_text(r["coordinating"]),
                 clean_text(r["rag_label"]),
@@ -122,6 +124,22 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
         if records:
             total = [f"Tổng cộng: {n(len(records))} cơ quan, tổ chức", "", n(sum(int(r["confirmed"]) for r in records))]
     return rows, total
+
+
+def _when(data: ReportData, item: Item, row: dict[str, Any]) -> str:
+    """The item's time as the annex prints it: the dates it was held, once known (an all-year item
+    keeps its year in front of its sessions' dates); else the plan's wording."""
+    held, planned = held_dates(data, item), clean_text(row["window"])
+    if not held:
+        return planned
+    return f"{planned}; {held}" if isinstance(item.window, AllYearWindow) else held
+
+
+def abbreviations(plan: Plan) -> str:
+    """The annex's key to the short names its tables use: "Chữ viết tắt: VP: Văn phòng Sở; …"."""
+    named = [(getattr(p, "short_name", None), p.name) for p in (*plan.units, *plan.bodies)]
+    pairs = [f"{short}: {name}" for short, name in named if short and short != name]
+    return clean_text("Chữ viết tắt: " + "; ".join(pairs) + ".") if pairs else ""
 
 
 def items_text(value: Any) -> str:
@@ -239,6 +257,7 @@ def report_context(
             f"(Kèm theo Báo cáo số {symbol} ngày {short_date(dated)} của {plan.department.name})"
         ),
         "distribution": [clean_text(c) for c in copies],
+        "abbreviations": abbreviations(plan),
         "signer_lines": signer_lines(plan, signer),
         "signer_name": clean_text(signer.name),
         "title": f"{REPORT_TYPE} {narrative.summary}",

@@ -240,6 +240,7 @@ def build_docx_template(path: Path = DOCX_TEMPLATE) -> Path:
     para(doc, ANNEX_HEADING, bold=True)
     para(doc, ANNEX_TITLE, bold=True)
     para(doc, "{{ annex_ref }}", italic=True, after=6)
+    para(doc, "{{ abbreviations }}", size=11, align=justify, after=6)
     for key in ANNEX_TABLES:
         data_table(TABLES_BY_KEY[key], f"Biểu {{{{ tables['{key}'].number }}}}. {{{{ tables['{key}'].title }}}}", size=11)
     tag(doc, "{%p for chart in charts %}")

@@ -299,6 +299,20 @@ def _dates(item: Item, row: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
     return None
 
 
+def held_dates(data: ReportData, item: Item) -> str:
+    """When the item's dated occurrences in the period took place, as the annex prints them
+    ("28/10/2023", "01/08/2023; 21/09/2023", "12/05–14/05/2023"); "" when none was dated."""
+    spans = []
+    for row in _of_item(data.occurrences, item.number):
+        if not bool(row["in_period"]) or re.fullmatch(r"\d{4}-\d{2}", str(row["occurrence"])):
+            continue
+        dates = _dates(item, row)
+        if dates:
+            first, last = dates
+            spans.append(short_date(first) if first == last else f"{first:%d/%m}–{short_date(last)}")
+    return "; ".join(dict.fromkeys(spans))
+
+
 def _requester(plan: Plan, occurrence: str) -> str:
     for counterpart in plan.counterparts:
         if occurrence.endswith(f"-{counterpart.id}"):
