@@ -8,6 +8,7 @@ from typing import Any
 from plan.model import Item, Plan, Stage
 
 FLOW_NAME = "content-item"
+REPORT_FLOW_NAME = "upward-report"
 
 
 def pause_key(occurrence_id: str, stage: Stage, as_of: Any = None) -> str:
@@ -67,3 +68,39 @@ def _runs_item(run: Any, plan: Plan, item: Item) -> bool:
         return plan.item(str((run.parameters or {}).get("item"))).id == item.id
     except KeyError:
         return False
+
+
+def report_pause_key(plan_id: str, period: str, version: int | None = None) -> str:
+    """`report--hanoi-svhtt-ttdn-2023--2023-h1--v2`: an upward-report run waiting for the approval
+    of that draft; without the version, the prefix a resume looks for."""
+    return "--".join(["report", plan_id.replace("_", "-").lower(), period.lower(), f"v{version}" if version is not None else ""])
+
+
+def resume_waiting_reports(plan: Plan, period: str, given: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Resume upward-report runs waiting for the approval of a draft of this period, with the
+    approval form as their input. Returns the resumed run ids and why others could not be.
+
+    Call it only with a Prefect server configured."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+
+    prefix = report_pause_key(plan.id, period)
+    resumed: list[str] = []
+    failed: list[str] = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[REPORT_FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+        )
+    for run in runs:
+        key = (run.state.state_details.pause_key or "") if run.state else ""
+        if key.startswith(prefix):
+            try:
+                resume_flow_run(run.id, run_input=given)
+            except Exception as exc:  # noqa: BLE001 - the approval is recorded; say why this run was not resumed
+                failed.append(f"{run.id}: {exc}")
+                continue
+            resumed.append(str(run.id))
+    return resumed, failed

@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 class MailKind(StrEnum):
+    DRAFT = "draft"  # a report's draft, to the compiling unit: review, sign, approve
     DIGEST = "digest"  # weekly status digest of one unit
     DIRECTORS = "directors"  # overview for the directors (Ban Giám đốc)
     INVITATION = "invitation"  # letter inviting a counterpart to coordinate
@@ -36,6 +37,14 @@ class Mail:
     text: str
     cc: tuple[Address, ...] = ()
     attachments: tuple[Path, ...] = field(default=())
+    # Where answers go (an official mail: the compiling unit), and the sender's name shown instead
+    # of the configured one (KEHOACH_MAIL_FROM_NAME); the sender's address stays the configured one.
+    reply_to: tuple[Address, ...] = ()
+    sender_name: str | None = None
+
+    def sender(self, configured: Address) -> Address:
+        """The From address of this mail: the configured one, under this mail's name if it has one."""
+        return Address(configured.email, self.sender_name) if self.sender_name else configured
 
     @property
     def message_id(self) -> str:

@@ -50,7 +50,7 @@ def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
     FileNotFoundError (an attachment that is not a file)."""
     if not mail.to:
         raise ValueError("thư không có người nhận")
-    for address in (sender, *mail.to, *mail.cc):
+    for address in (sender, *mail.to, *mail.cc, *mail.reply_to):
         if not address.email or not address.email.isascii() or any(c in address.email for c in " \r\n<>,"):
             raise ValueError(f"địa chỉ thư không dùng được: «{address.email}»")
     missing = [str(p) for p in mail.attachments if not Path(p).is_file()]
@@ -70,7 +70,7 @@ def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
             attachments=[str(p) for p in mail.attachments] or None,
             headers={"Date": format_datetime(dt.datetime.now(_HANOI)), "Auto-Submitted": "auto-generated"},
             prettify_html=False,
-            message_id=mail.message_id,
+            message_id=_message_id(mail, sender),
         )
     finally:
         builder.is_closed = True  # nothing to close; keeps yagmail's __del__ from trying
@@ -84,6 +84,8 @@ def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
     msg.replace_header("To", _address_list(mail.to))
     if mail.cc:
         msg.replace_header("Cc", _address_list(mail.cc))
+    if mail.reply_to:
+        msg["Reply-To"] = _address_list(mail.reply_to)
 
     # yagmail's tree: mixed[alternative[text/plain, related[text/html]], attachments…]
     parts = _parts(msg)
@@ -106,6 +108,14 @@ def build_message(mail: Mail, sender: Address) -> tuple[list[str], str]:
     if not text.isascii():  # smtplib sends str messages as ASCII
         raise ValueError("thư có ký tự không mã hoá được")
     return _unique(recipients), text
+
+
+def _message_id(mail: Mail, sender: Address) -> str:
+    """The mail's Message-ID; an official mail's (its own sender name) under the sender's domain,
+    which names the department, not the tool."""
+    if not mail.sender_name:
+        return mail.message_id
+    return mail.message_id.replace("@kehoach>", f"@{sender.email.rpartition('@')[2]}>")
 
 
 def _one_line(text: str) -> str:

@@ -199,7 +199,8 @@ class Outbox:
                 continue
             try:
                 with self._attachments(row) as attachments:
-                    refused = transport.send(_mail(row, attachments), sender)
+                    mail = _mail(row, attachments)
+                    refused = transport.send(mail, mail.sender(sender))
             except DeliveryError as exc:
                 self._failed(entry_id, claimed_at, row["attempts"], exc, clock())
                 _record(report, key, exc)
@@ -330,7 +331,7 @@ def _row(plan_id: str, mail: Mail, now: dt.datetime) -> dict[str, Any]:
         "idempotency_key": nfc(mail.key),
         "plan_id": nfc(plan_id),
         "kind": MailKind(mail.kind).value,
-        "recipients": {"to": [[a.email, nfc(a.name)] for a in mail.to], "cc": [[a.email, nfc(a.name)] for a in mail.cc]},
+        "recipients": _recipients(mail),
         "subject": nfc(mail.subject),
         "html": nfc(mail.html),
         "text": nfc(mail.text),
@@ -344,6 +345,16 @@ def _row(plan_id: str, mail: Mail, now: dt.datetime) -> dict[str, Any]:
         "claimed_at": None,
         "sent_at": None,
     }
+
+
+def _recipients(mail: Mail) -> dict[str, Any]:
+    """To and Cc; Reply-To and the sender's name too when the mail has its own (an official mail)."""
+    found: dict[str, Any] = {"to": [[a.email, nfc(a.name)] for a in mail.to], "cc": [[a.email, nfc(a.name)] for a in mail.cc]}
+    if mail.reply_to:
+        found["reply_to"] = [[a.email, nfc(a.name)] for a in mail.reply_to]
+    if mail.sender_name:
+        found["sender_name"] = nfc(mail.sender_name)
+    return found
 
 
 def _addresses(pairs: Any) -> tuple[Address, ...]:
@@ -361,6 +372,8 @@ def _mail(row: Any, attachments: tuple[Path, ...]) -> Mail:
         html=row["html"],
         text=row["text"],
         attachments=attachments,
+        reply_to=_addresses(recipients.get("reply_to")),
+        sender_name=recipients.get("sender_name") or None,
     )
 
 

@@ -29,7 +29,17 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from plan.events import Event, EventKind, NewEvent, PlanRef
 from plan.ledger_states import add_to_states, rebuild_states
-from plan.ledger_tables import STATE_TABLES, UTC, events_table, insert_for, instance_table, outbox_files_table, outbox_table, schema_table
+from plan.ledger_tables import (
+    REPORT_TABLES,
+    STATE_TABLES,
+    UTC,
+    events_table,
+    insert_for,
+    instance_table,
+    outbox_files_table,
+    outbox_table,
+    schema_table,
+)
 from plan.nfc import nfc
 
 _SUPPORTED = ("sqlite", "postgresql")
@@ -79,7 +89,12 @@ def _v5_outbox_files(conn: Connection) -> None:
     outbox_files_table.create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox, _v4_states, _v5_outbox_files]
+def _v6_reports(conn: Connection) -> None:
+    for table in REPORT_TABLES:
+        table.create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_events, _v2_instance, _v3_outbox, _v4_states, _v5_outbox_files, _v6_reports]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

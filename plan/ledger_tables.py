@@ -73,7 +73,8 @@ outbox_table = sa.Table(
     sa.Column("idempotency_key", sa.Text, nullable=False),
     sa.Column("plan_id", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("recipients", sa.JSON, nullable=False),  # {"to": [[email, name]...], "cc": [...]}
+    # {"to": [[email, name]...], "cc": [...]}, and for a mail with its own: "reply_to" [...], "sender_name"
+    sa.Column("recipients", sa.JSON, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
@@ -199,3 +200,51 @@ STATE_TABLES = (occurrence_states_table, invitation_states_table, outcome_notes_
 def insert_for(dialect_name: str):
     """The dialect's INSERT, which has ON CONFLICT."""
     return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect_name]
+
+
+# -- the upward report's life (migration 6): its drafts, each returned with comments or approved ----
+# Nothing is sent to the recipients without an approval row; an approval names the draft it signs
+# off, the records office's number and the PDF that goes out (the signed scan, or the draft again
+# with the number and the signing date).
+
+report_drafts_table = sa.Table(
+    "report_drafts",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # 1, 2… per plan and period
+    sa.Column("made_at", _UTCDateTime(), nullable=False),
+    sa.Column("made_by", sa.Text, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),  # [{"kind": "pdf", "path", "sha256"}…]
+    sa.Column("placeholders", sa.JSON, nullable=False),  # what the drafter must still write
+    sa.Column("last_event", _Id, nullable=False),  # the plan's newest event id when it was drafted
+    sa.UniqueConstraint("plan_id", "period", "version", name="uq_report_drafts_version"),
+    sqlite_autoincrement=True,
+)
+
+report_reviews_table = sa.Table(
+    "report_reviews",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("draft_version", sa.Integer, nullable=False),
+    sa.Column("decision", sa.Text, nullable=False),  # "returned" | "approved"
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("decided_at", _UTCDateTime(), nullable=False),
+    sa.Column("comments", sa.Text, nullable=True),
+    # An approval's: the number from the records office, its full form (125/BC-SVHTT), the signing.
+    sa.Column("number", sa.Text, nullable=True),
+    sa.Column("number_symbol", sa.Text, nullable=True),
+    sa.Column("signed_on", sa.Date, nullable=True),
+    sa.Column("signer", sa.Text, nullable=True),
+    sa.Column("signed_pdf", sa.JSON, nullable=True),  # {"path", "sha256"} of the signed scan, if given
+    sa.Column("sent_pdf", sa.JSON, nullable=True),  # {"path", "sha256"} of the PDF the recipients get
+    sa.Column("replaces", _Id, nullable=True),  # the approval this one corrects (--replace)
+    sa.Index("ix_report_reviews_plan_period", "plan_id", "period", "id"),
+    sqlite_autoincrement=True,
+)
+
+REPORT_TABLES = (report_drafts_table, report_reviews_table)

@@ -9,10 +9,12 @@ laid out per Decree 30/2020/NĐ-CP (`reports.layout`: A4, margins, sizes, header
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from plan.model import Signer
+from plan.text import place_and_date, short_date
 from reports.content import CHART_CAPTIONS, report_context
 from reports.data import ReportData
 from reports.docx_file import render_docx
@@ -37,8 +39,12 @@ def render_report(
     *,
     number: str | int | None = None,
     signer: Signer | None = None,
+    signed_on: dt.date | None = None,
 ) -> ReportFiles:
-    """The report for one period as PDF, DOCX and XLSX (plus the chart PNGs) in `out_dir`."""
+    """The report for one period as PDF, DOCX and XLSX (plus the chart PNGs) in `out_dir`.
+
+    `signed_on`: the date the report was signed, shown beside the place (and in the annex's
+    reference) instead of the data's as-of date: the approved report as it is sent."""
     from reports.charts import render_charts
 
     out_dir = Path(out_dir)
@@ -46,6 +52,9 @@ def render_report(
     stem = f"bao-cao-{data.plan.id}-{data.period.id}"
     charts = render_charts(data, out_dir, stem)
     context = report_context(data, number=number, signer=signer)
+    if signed_on is not None:
+        context["place_date"] = place_and_date(data.plan.document.place, signed_on)
+        context["annex_ref"] = context["annex_ref"].replace(f"ngày {short_date(data.as_of)}", f"ngày {short_date(signed_on)}")
     context["charts"] = [{"path": p, "caption": c} for p, c in zip(charts, CHART_CAPTIONS)]
     pdf = render_pdf(context, out_dir / f"{stem}.pdf")
     docx = render_docx(context, out_dir / f"{stem}.docx")

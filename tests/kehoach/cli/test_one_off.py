@@ -49,6 +49,6 @@ def test_a_one_off_command_without_a_server_does_its_work_without_prefect(args, 
     assert not {m for m in modules if m == "prefect" or m.startswith("prefect.")}, "Prefect imported"
     assert not (home / "prefect").exists(), "no Prefect home: no API was started"
     if args[0] == "report":
-        assert (home / "reports" / "2023").is_dir() and any((home / "reports" / "2023").glob("*.pdf"))
+        assert (home / "reports" / "2023").is_dir() and any((home / "reports" / "2023").rglob("*.pdf"))
     else:
         assert "8 thư mới, 8 thư đã gửi" in done.stdout and len(list((home / "maildir" / "new").iterdir())) == 8
