@@ -237,6 +237,7 @@ def send_approved(plan: Plan, period: ReportingPeriod, approval: Review, attachm
     outbox = Outbox(resources.ledger())
     if not attachments:
         return []
+    attachments = tuple(a for a in attachments if Path(a).suffix.lower() == ".pdf")  # only the PDF leaves the Department
     known = outbox.keys(plan.id)
     missing = [a for a in attachments if not Path(a).is_file()]
     mails = approved_report_mails(plan, period, approval, tuple(a for a in attachments if a not in missing))

@@ -35,8 +35,10 @@ def approved_report_mails(plan: Plan, period: ReportingPeriod, approval: Review,
     The key names the approval: the same approval is sent once, a correcting one (--replace) again."""
     if not approval.approved or not approval.number or approval.plan_id != plan.id or approval.period != period.id:
         raise NotApproved(f"báo cáo {period.label} chưa được duyệt: không gửi cho nơi nhận")
-    if any(Path(a).suffix.lower() == ".docx" for a in attachments):
-        raise NotApproved("bản DOCX là bản làm việc, không gửi cho nơi nhận")
+    if any(Path(a).suffix.lower() != ".pdf" for a in attachments):
+        # The DOCX is the drafter's working copy; the XLSX annex names each counterpart's answers
+        # (declines included): both stay in the Department. Only the signed or approved PDF leaves.
+        raise NotApproved("chỉ gửi bản PDF đã duyệt cho nơi nhận (DOCX, XLSX là tài liệu làm việc của Sở)")
     bodies = {b.id: b for b in plan.bodies}
     compiler = plan.unit(plan.reporting.compiled_by)
     mails = []

@@ -9,12 +9,12 @@ laid out per Decree 30/2020/NĐ-CP (`reports.layout`: A4, margins, sizes, header
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from plan.model import Signer
-from plan.text import place_and_date, short_date
 from reports.content import CHART_CAPTIONS, report_context
 from reports.data import ReportData
 from reports.docx_file import render_docx
@@ -51,12 +51,11 @@ def render_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"bao-cao-{data.plan.id}-{data.period.id}"
     charts = render_charts(data, out_dir, stem)
-    context = report_context(data, number=number, signer=signer)
     if signed_on is not None:
-        context["place_date"] = place_and_date(data.plan.document.place, signed_on)
-        context["annex_ref"] = context["annex_ref"].replace(f"ngày {short_date(data.as_of)}", f"ngày {short_date(signed_on)}")
+        data = dataclasses.replace(data, date=signed_on)
+    context = report_context(data, number=number, signer=signer)
     context["charts"] = [{"path": p, "caption": c} for p, c in zip(charts, CHART_CAPTIONS)]
     pdf = render_pdf(context, out_dir / f"{stem}.pdf")
     docx = render_docx(context, out_dir / f"{stem}.docx")
     xlsx = render_xlsx(data, out_dir / f"{stem}.xlsx")
-    return ReportFiles(pdf=pdf, docx=docx, xlsx=xlsx, charts=charts)
+    return ReportFiles(pdf=pdf, docx=docx, xlsx=xlsx, charts=charts, placeholders=tuple(context["placeholders"]))

@@ -65,9 +65,11 @@ def test_the_annual_draft_is_written_recorded_and_told_to_the_compiling_unit_onl
     assert all(f.exists() and f.stat().st_size > 0 for f in files.values())
     if shutil.which("pdftotext"):
         text = _pdf_text(files["pdf"])
-        participants = _participants_in_window(resources.ledger().events(plan.id), (dt.date(2022, 12, 15), dt.date(2023, 12, 14)))
-        assert participants == 42900
-        assert "42.900" in text  # Vietnamese thousands separator
+        # The whole year, by the day things happened: item 2's 1,200 participants, recorded on 15/12
+        # (after Decree 09's 14/12 cut-off), count in the annual report.
+        participants = _participants_in_window(resources.ledger().events(plan.id), (dt.date(2023, 1, 1), dt.date(2023, 12, 31)))
+        assert participants == 44100
+        assert "44.100" in text  # Vietnamese thousands separator
         assert "/BC-SVHTT" in text and "Đỗ Đình Hồng" in text
     draft = ReportBook(resources.ledger()).latest_draft(plan.id, "2023")
     assert draft is not None and draft.version == 1 and draft.as_of == YEAR_END
@@ -82,7 +84,7 @@ def test_the_annual_draft_is_written_recorded_and_told_to_the_compiling_unit_onl
     assert again.draft == draft and len(smtp.handler.received) == 1, "the same draft is neither made nor told twice"
 
 
-def test_only_an_approval_sends_the_report_once_per_recipient_and_a_correction_again(kehoach_home, plan, smtp):
+def test_only_an_approval_sends_the_report_once_per_recipient_and_a_correction_again(kehoach_home, plan, smtp, tmp_path):
     from flows.report_job import approve_report, make_report
 
     _sample(plan)
@@ -90,7 +92,9 @@ def test_only_an_approval_sends_the_report_once_per_recipient_and_a_correction_a
     assert not set(_to(smtp.handler.received)) & _recipients(plan), "a draft alone reaches no recipient"
     before = len(smtp.handler.received)
 
-    done = approve_report("2023", "125", signed_on=SIGNED_ON, by="Văn phòng")
+    # The draft holds the drafter's placeholders: it is approved with the signed PDF made from it.
+    signed = _signed_pdf(tmp_path / "bao-cao-da-ky.pdf", "Hà Nội, ngày 20 tháng 12 năm 2023")
+    done = approve_report("2023", "125", signed=signed, signed_on=SIGNED_ON, by="Văn phòng")
     mails = smtp.handler.received[before:]
     assert sorted(_to(mails)) == sorted(_recipients(plan)) and not done.repeated
     for received in mails:
@@ -98,7 +102,7 @@ def test_only_an_approval_sends_the_report_once_per_recipient_and_a_correction_a
         subject = str(message["Subject"])
         assert subject.startswith("V/v báo cáo kết quả thực hiện Kế hoạch số 326/KH-SVHTT") and "125/BC-SVHTT" in subject
         names = [p.get_filename() for p in message.iter_attachments()]
-        assert sorted(Path(n).suffix for n in names) == [".pdf", ".xlsx"], names
+        assert [Path(n).suffix for n in names] == [".pdf"], "only the signed PDF leaves: no DOCX, no internal XLSX"
         body = message.get_body(("plain",)).get_content()
         assert body.startswith("Kính gửi:") and "Báo cáo số 125/BC-SVHTT ngày 20/12/2023" in body
         compiler = plan.unit(plan.reporting.compiled_by)
@@ -118,12 +122,12 @@ def test_only_an_approval_sends_the_report_once_per_recipient_and_a_correction_a
         assert "Số: 125/BC-SVHTT" in text and "ngày 20 tháng 12 năm 2023" in text
     assert run.files.pdf.read_bytes() != done.attachments[0].read_bytes(), "the draft itself is left as it was"
 
-    again = approve_report("2023", "125", signed_on=SIGNED_ON, by="Văn phòng")
+    again = approve_report("2023", "125", signed=signed, signed_on=SIGNED_ON, by="Văn phòng")
     assert again.repeated and again.queued == () and len(smtp.handler.received) == before + 2, "the same approval sends nothing again"
 
     with pytest.raises(ApprovalRefused, match="đã được duyệt với số 125/BC-SVHTT"):
-        approve_report("2023", "126", signed_on=SIGNED_ON)
-    corrected = approve_report("2023", "126", signed_on=SIGNED_ON, replace=True)
+        approve_report("2023", "126", signed=signed, signed_on=SIGNED_ON)
+    corrected = approve_report("2023", "126", signed=signed, signed_on=SIGNED_ON, replace=True)
     assert corrected.approval.replaces == done.approval.id
     assert sorted(_to(smtp.handler.received[before + 2 :])) == sorted(_recipients(plan)), "a correction goes to each recipient again"
     assert "126/BC-SVHTT" in str(smtp.handler.received[-1].message["Subject"])
@@ -182,8 +186,9 @@ def test_the_recipients_mail_cannot_be_made_from_a_draft(kehoach_home, plan, tmp
         id=2, plan_id=plan.id, period="2023", draft_version=1, decision="approved", decided_by="A", decided_at=dt.datetime.now(dt.UTC),
         number="125", number_symbol="125/BC-SVHTT", signed_on=SIGNED_ON,
     )
-    with pytest.raises(NotApproved, match="DOCX"):
-        approved_report_mails(plan, ReportingPeriod.parse("2023"), approved, (tmp_path / "a.pdf", tmp_path / "a.docx"))
+    for working_copy in ("a.docx", "a.xlsx"):
+        with pytest.raises(NotApproved, match="chỉ gửi bản PDF"):
+            approved_report_mails(plan, ReportingPeriod.parse("2023"), approved, (tmp_path / "a.pdf", tmp_path / working_copy))
 
 
 def test_a_period_without_events_still_gives_a_report_that_says_so(prefect_api, kehoach_home, plan, tmp_path):
