@@ -520,7 +520,7 @@ def _next_tasks(data: ReportData) -> Iterable[str]:
             continue
         if plan_ends:
             continue
-        dues = stage_due_dates(plan, item, calendar=calendar)
+        dues = stage_due_dates(plan, item, calendar=calendar) or {}  # None: on request, no dates of its own
         coming = [(stage, due) for stage, due in dues.items() if data.as_of < due <= dt.date(plan.year, 12, 31)]
         if coming:
             stages = "; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {short_date(d)}" for s, d in coming)
