@@ -361,9 +361,10 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
             results.append(sentence + (f"; {said}." if said else "."))
         else:
             results.append(f"{when}{where}, " + (f"{said}." if said else "tổ chức thực hiện."))
+    withheld = _withheld(data)
     for note in sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min)):
         text = clean_text(note["text"])
-        if text and str(note["stage"]) == Stage.EXECUTION.value:
+        if text and str(note["stage"]) == Stage.EXECUTION.value and _names_none(text, withheld):
             results.append(_capital(text.rstrip(".")) + ".")
     lines += results
     rag = str(row["rag"])
@@ -425,8 +426,30 @@ def _late_by_item(data: ReportData) -> dict[int, list[dict[str, Any]]]:
     return grouped
 
 
-def _reasons(rows: list[dict[str, Any]]) -> list[str]:
-    return list(dict.fromkeys(clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"])))
+def _withheld(data: ReportData) -> list[str]:
+    """The names (full and short) of the counterparts that only declined or did not answer in the
+    period: the body never names them, not even in a note or a reason a unit wrote."""
+    known = {c.id: c for c in data.plan.counterparts}
+    names: list[str] = []
+    for row in _rows(data.counterparts):
+        if int(row["confirmed"]) or not (int(row["declined"]) or int(row["no_answer"])):
+            continue
+        counterpart = known.get(row["counterpart"])
+        names += [clean_text(row["name"]), *([counterpart.name, counterpart.short_name or ""] if counterpart else [])]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def _names_none(text: str, withheld: Iterable[str]) -> bool:
+    folded = text.casefold()
+    return not any(name.casefold() in folded for name in withheld)
+
+
+def _reasons(rows: list[dict[str, Any]], withheld: Iterable[str] = ()) -> list[str]:
+    """The reasons given, each once; one that names a counterpart the body must not name is left to the
+    drafter (the placeholder stands instead)."""
+    withheld = list(withheld)
+    reasons = (clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"]))
+    return list(dict.fromkeys(r for r in reasons if _names_none(r, withheld)))
 
 
 def _stage_text(row: dict[str, Any]) -> str:
@@ -438,6 +461,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     plan = data.plan
     names = {i.number: i for i in plan.items}
     late = _late_by_item(data)
+    withheld = _withheld(data)
     said = False
     for number, rows in late.items():
         item = names.get(number)
@@ -445,7 +469,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
         stages = "; ".join(_stage_text(r) for r in rows[:LATE_LISTED])
         if len(rows) > LATE_LISTED:
             stages += f" và {len(rows) - LATE_LISTED} bước khác (chi tiết tại Phụ lục)"
-        reasons = _reasons(rows)
+        reasons = _reasons(rows, withheld)
         why = f"Nguyên nhân: {'; '.join(reasons)}." if reasons else placeholder(f"nguyên nhân chậm tiến độ của nội dung {number}")
         yield (
             f"Nội dung {number} ({clean_text(rows[0]['short_title'])}) do {lead} chủ trì chưa hoàn thành đúng thời hạn: {stages}. {why}"
@@ -464,13 +488,8 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     counterparts = _rows(data.counterparts)
     declined = sum(int(c["declined"]) for c in counterparts)
     silent = sum(int(c["no_answer"]) for c in counterparts)
-    if declined or silent:
-        yield (
-            f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời), "
-            "do lịch công tác của phía bạn."
-            if declined and not silent
-            else f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
-        )
+    if declined or silent:  # how many, never whose, and no cause the ledger does not give
+        yield f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
         said = True
     if not said:
         yield "Các nội dung được triển khai đúng thời hạn; không có tồn tại, hạn chế phát sinh trong kỳ."
