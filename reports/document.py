@@ -50,4 +50,4 @@ def render_report(
     pdf = render_pdf(context, out_dir / f"{stem}.pdf")
     docx = render_docx(context, out_dir / f"{stem}.docx")
     xlsx = render_xlsx(data, out_dir / f"{stem}.xlsx")
-    return ReportFiles(pdf=pdf, docx=docx, xlsx=xlsx, charts=charts)
+    return ReportFiles(pdf=pdf, docx=docx, xlsx=xlsx, charts=charts, placeholders=tuple(context["placeholders"]))
