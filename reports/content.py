@@ -12,9 +12,8 @@ import pandas as pd
 from plan.model import Plan, Signer
 from plan.text import place_and_date, short_date
 from reports.data import ReportData
-from reports.placeholders import placeholders_in
-from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
 from reports.dating import report_date
+from reports.layout import ANNEX_TABLES, TABLES_BY_KEY, Column
 from reports.narrative import (
     ASSESSMENT_HEADINGS,
     SECTION_HEADINGS,
@@ -27,6 +26,7 @@ from reports.narrative import (
     occurrence_label,
     required_date,
 )
+from reports.placeholders import placeholders_in
 
 REPORT_TYPE = "BÁO CÁO"
 REPORT_CODE = "BC"

@@ -17,18 +17,18 @@ import pandas as pd
 
 from plan.calendar import ReportingPeriod
 from plan.events import ANSWERED, MAIN, CoordinationStatus, StageStatus
-from plan.model import STAGE_LABELS, CounterpartKind, Counted, Plan, Stage
+from plan.model import STAGE_LABELS, Counted, CounterpartKind, Plan, Stage
 from plan.progress import RAG_LABELS, RAG_ORDER
 from plan.schedule import working_calendar
 from reports.data import (
     COUNTERPART_COLUMNS,
     FINISHED_LATE_COLUMNS,
-    OCCURRENCE_COLUMNS,
     INDICATOR_COLUMNS,
     INDICATOR_TOTAL_COLUMNS,
     ITEM_COLUMNS,
     LATE_COLUMNS,
     NOTE_COLUMNS,
+    OCCURRENCE_COLUMNS,
     UNIT_COLUMNS,
     ReportData,
 )

@@ -200,7 +200,13 @@ CASES = [
         "van-phong",
     ),
     case("unknown-counterpart", replace("counterparts: [phai-doan-eu]", "counterparts: [dsq-duc]"), "dsq-duc", "items[6].counterparts[0]", "không có đối tác mã «dsq-duc»", "dsq-phap"),
-    case("unknown-indicator", replace("indicators: [courses_held, trainees, funding_spent]", "indicators: [courses_held, trainee, funding_spent]"), "trainee,", "items[2].indicators[1]", "không có chỉ tiêu mã «trainee»"),
+    case(
+        "unknown-indicator",
+        replace("indicators: [courses_held, trainees, funding_spent]", "indicators: [courses_held, trainee, funding_spent]"),
+        "trainee,",
+        "items[2].indicators[1]",
+        "không có chỉ tiêu mã «trainee»",
+    ),
     case(
         "unknown-item-in-duty",
         replace("items: [co-dong-truc-quan]", "items: [co-dong-truc-quan-2023]"),
