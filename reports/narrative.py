@@ -330,9 +330,11 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
     results: list[str] = []
     if months:  # followed month by month: one sentence for the period
         totals: dict[str, int] = {}
+        distinct = {i.id for i in plan.indicators if i.counted is Counted.DISTINCT}
         for o in months:
             for key, value in (o["indicators"] or {}).items():
-                totals[key] = totals.get(key, 0) + int(value)
+                # the same country in two months is one: the largest figure, as reports.tables counts it
+                totals[key] = max(totals.get(key, 0), int(value)) if key in distinct else totals.get(key, 0) + int(value)
         first, last = min(str(o["occurrence"]) for o in months), max(str(o["occurrence"]) for o in months)
         span = f"tháng {int(first[5:])}" + (f" đến tháng {int(last[5:])}/{last[:4]}" if first != last else f"/{first[:4]}")
         said = results_sentence(plan, totals)
