@@ -322,8 +322,10 @@ def held_on(conn: Connection, ids: list[int]) -> dict[int, dt.date]:
     for begin in range(0, len(ids), 500):
         query = sa.select(t.c.id, t.c.payload["held_on"].as_string()).where(t.c.id.in_(ids[begin : begin + 500]))
         for ident, text in conn.execute(query):
+            if not text:
+                continue
             try:
-                found[int(ident)] = dt.date.fromisoformat(str(text)[:10]) if text else None
+                found[int(ident)] = dt.date.fromisoformat(str(text)[:10])
             except ValueError:
                 continue
-    return {k: v for k, v in found.items() if v is not None}
+    return found

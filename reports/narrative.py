@@ -344,9 +344,11 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
     results: list[str] = []
     if months:  # followed month by month: one sentence for the period
         totals: dict[str, int] = {}
+        distinct = {i.id for i in plan.indicators if i.counted is Counted.DISTINCT}
         for o in months:
             for key, value in (o["indicators"] or {}).items():
-                totals[key] = totals.get(key, 0) + int(value)
+                # the same country in two months is one: the largest figure, as reports.tables counts it
+                totals[key] = max(totals.get(key, 0), int(value)) if key in distinct else totals.get(key, 0) + int(value)
         first, last = min(str(o["occurrence"]) for o in months), max(str(o["occurrence"]) for o in months)
         span = f"tháng {int(first[5:])}" + (f" đến tháng {int(last[5:])}/{last[:4]}" if first != last else f"/{first[:4]}")
         said = results_sentence(plan, totals)
@@ -375,9 +377,10 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
             results.append(sentence + (f"; {said}." if said else "."))
         else:
             results.append(f"{when}{where}, " + (f"{said}." if said else "tổ chức thực hiện."))
+    withheld = _withheld(data)
     for note in sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min)):
         text = clean_text(note["text"])
-        if text and str(note["stage"]) == Stage.EXECUTION.value:
+        if text and str(note["stage"]) == Stage.EXECUTION.value and _names_none(text, withheld):
             results.append(_capital(text.rstrip(".")) + ".")
     lines += results
     rag = str(row["rag"])
@@ -439,8 +442,30 @@ def _late_by_item(data: ReportData) -> dict[int, list[dict[str, Any]]]:
     return grouped
 
 
-def _reasons(rows: list[dict[str, Any]]) -> list[str]:
-    return list(dict.fromkeys(clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"])))
+def _withheld(data: ReportData) -> list[str]:
+    """The names (full and short) of the counterparts that only declined or did not answer in the
+    period: the body never names them, not even in a note or a reason a unit wrote."""
+    known = {c.id: c for c in data.plan.counterparts}
+    names: list[str] = []
+    for row in _rows(data.counterparts):
+        if int(row["confirmed"]) or not (int(row["declined"]) or int(row["no_answer"])):
+            continue
+        counterpart = known.get(row["counterpart"])
+        names += [clean_text(row["name"]), *([counterpart.name, counterpart.short_name or ""] if counterpart else [])]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def _names_none(text: str, withheld: Iterable[str]) -> bool:
+    folded = text.casefold()
+    return not any(name.casefold() in folded for name in withheld)
+
+
+def _reasons(rows: list[dict[str, Any]], withheld: Iterable[str] = ()) -> list[str]:
+    """The reasons given, each once; one that names a counterpart the body must not name is left to the
+    drafter (the placeholder stands instead)."""
+    withheld = list(withheld)
+    reasons = (clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"]))
+    return list(dict.fromkeys(r for r in reasons if _names_none(r, withheld)))
 
 
 def _stage_text(row: dict[str, Any]) -> str:
@@ -452,6 +477,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     plan = data.plan
     names = {i.number: i for i in plan.items}
     late = _late_by_item(data)
+    withheld = _withheld(data)
     said = False
     for number, rows in late.items():
         item = names.get(number)
@@ -459,7 +485,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
         stages = "; ".join(_stage_text(r) for r in rows[:LATE_LISTED])
         if len(rows) > LATE_LISTED:
             stages += f" và {len(rows) - LATE_LISTED} bước khác (chi tiết tại Phụ lục)"
-        reasons = _reasons(rows)
+        reasons = _reasons(rows, withheld)
         why = f"Nguyên nhân: {'; '.join(reasons)}." if reasons else placeholder(f"nguyên nhân chậm tiến độ của nội dung {number}")
         yield (
             f"Nội dung {number} ({clean_text(rows[0]['short_title'])}) do {lead} chủ trì chưa hoàn thành đúng thời hạn: {stages}. {why}"
@@ -478,13 +504,8 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     counterparts = _rows(data.counterparts)
     declined = sum(int(c["declined"]) for c in counterparts)
     silent = sum(int(c["no_answer"]) for c in counterparts)
-    if declined or silent:
-        yield (
-            f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời), "
-            "do lịch công tác của phía bạn."
-            if declined and not silent
-            else f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
-        )
+    if declined or silent:  # how many, never whose, and no cause the ledger does not give
+        yield f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
         said = True
     if not said:
         yield "Các nội dung được triển khai đúng thời hạn; không có tồn tại, hạn chế phát sinh trong kỳ."
@@ -534,7 +555,7 @@ def _next_tasks(data: ReportData) -> Iterable[str]:
             continue
         if plan_ends:
             continue
-        dues = stage_due_dates(plan, item, calendar=calendar) or {}  # none: an item on request
+        dues = stage_due_dates(plan, item, calendar=calendar) or {}  # None: on request, no dates of its own
         coming = [(stage, due) for stage, due in dues.items() if data.as_of < due <= dt.date(plan.year, 12, 31)]
         if coming:
             stages = "; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {short_date(d)}" for s, d in coming)

@@ -117,8 +117,8 @@ CASES = [
     case("yaml-unclosed-quote-at-eof", replace('"Lưu: VT, ĐN"}', '"Lưu: VT, ĐN}'), '"Lưu: VT, ĐN}', "dấu nháy"),
     case(
         "yaml-unclosed-bracket",
-        replace("indicators: [articles_translated, articles_published]", "indicators: [articles_translated, articles_published"),
-        "indicators: [articles_translated, articles_published",
+        replace("indicators: [articles_translated, articles_published, funding_spent]", "indicators: [articles_translated, articles_published, funding_spent"),
+        "indicators: [articles_translated, articles_published, funding_spent",
         "ngoặc [ ]",
     ),
     case(
@@ -154,7 +154,7 @@ CASES = [
     # -- schema: fields and types ---------------------------------------------------------------------
     case("unknown-key-did-you-mean", replace("    lead: qltdtt", "    leed: qltdtt"), "leed: qltdtt", "items[1].leed", "«lead»"),
     case("unknown-top-level-key", replace("year: 2023\n", "yaer: 2023\n"), "yaer: 2023", "yaer", "«year»"),
-    case("string-where-list", replace("indicators: [courses_held, trainees]", "indicators: courses_held"), "indicators: courses_held", "items[2].indicators", "cần một danh sách"),
+    case("string-where-list", replace("indicators: [courses_held, trainees, funding_spent]", "indicators: courses_held"), "indicators: courses_held", "items[2].indicators", "cần một danh sách"),
     case("list-where-string", replace("  place: Hà Nội", "  place: [Hà Nội]"), "place: [Hà Nội]", "document.place", "cần văn bản"),
     case("number-where-date", replace("  issued_on: 2023-04-27", "  issued_on: 20230427"), "issued_on: 20230427", "document.issued_on", "ngày"),
     case("missing-lead", cut("    lead: tcpc\n", "    supporting: [khtc]"), "- number: 3", "items[2].lead", "thiếu trường bắt buộc «lead»"),
@@ -199,8 +199,14 @@ CASES = [
         "«phong-bao-chi»",
         "van-phong",
     ),
-    case("unknown-counterpart", replace("counterparts: [dsq-phap]", "counterparts: [dsq-duc]"), "dsq-duc", "items[5].counterparts[0]", "không có đối tác mã «dsq-duc»", "dsq-phap"),
-    case("unknown-indicator", replace("indicators: [courses_held, trainees]", "indicators: [courses_held, trainee]"), "trainee]", "items[2].indicators[1]", "không có chỉ tiêu mã «trainee»"),
+    case("unknown-counterpart", replace("counterparts: [phai-doan-eu]", "counterparts: [dsq-duc]"), "dsq-duc", "items[6].counterparts[0]", "không có đối tác mã «dsq-duc»", "dsq-phap"),
+    case(
+        "unknown-indicator",
+        replace("indicators: [courses_held, trainees, funding_spent]", "indicators: [courses_held, trainee, funding_spent]"),
+        "trainee,",
+        "items[2].indicators[1]",
+        "không có chỉ tiêu mã «trainee»",
+    ),
     case(
         "unknown-item-in-duty",
         replace("items: [co-dong-truc-quan]", "items: [co-dong-truc-quan-2023]"),
@@ -228,7 +234,7 @@ CASES = [
         "on_request",
     ),
     case("event-without-date", replace("{precision: exact, start: 2023-04-13, end: 2023-04-15}", "{precision: all_year}"), "precision: all_year}", "items[5].window.precision", "sự kiện"),
-    case("unit-without-duties", cut("    duties:\n      - role: support", "\n\n  - id: ttttl"), "  - id: khtc", "units[5]", "«khtc» không có nhiệm vụ nào"),
+    case("unit-without-duties", cut("    duties:\n      # Section IV: \"Phối hợp hướng dẫn", "\n\n  - id: ttttl"), "  - id: khtc", "units[5]", "«khtc» không có nhiệm vụ nào"),
     case(
         "reporting-before-execution",
         replace_in("\nstage_defaults:", "reporting: {anchor: end, working_days: 5}", "reporting: {anchor: end, working_days: -3}  # trước execution"),
@@ -323,9 +329,9 @@ TWO_ERRORS = [
         "qlnt at svhtt", "end: 2023-05-02", id="two-schema-errors",
     ),
     pytest.param(
-        replace("counterparts: [dsq-phap]", "counterparts: [dsq-duc]",
-                replace("indicators: [courses_held, trainees]", "indicators: [courses_held, trainee]")),
-        "trainee]", "dsq-duc", id="two-rule-errors",
+        replace("counterparts: [phai-doan-eu]", "counterparts: [dsq-duc]",
+                replace("indicators: [courses_held, trainees, funding_spent]", "indicators: [courses_held, trainee, funding_spent]")),
+        "trainee,", "dsq-duc", id="two-rule-errors",
     ),
     pytest.param(
         insert_after("  place: Hà Nội", "  place: Hà Nội (lần hai)\n",

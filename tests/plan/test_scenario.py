@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from plan.events import EventKind
+from plan.model import Stage
 from plan.problems import Severity
 from plan.progress import Rag, plan_status
 from plan.recording import InputError
@@ -93,9 +94,11 @@ def test_entries_are_applied_in_date_order_not_file_order(plan, sample):
 def test_the_sample_year_ends_as_the_sample_says(plan, year):
     statuses = {s.item.number: s for s in plan_status(plan, year, YEAR_END)}
     assert statuses[7].rag is Rag.DONE
-    assert statuses[7].indicators == {"events_held": 1, "participants": 25000, "partner_countries": 20, "embassies_engaged": 18}
+    assert statuses[7].indicators == {"events_held": 1, "participants": 25000, "partner_countries": 20, "embassies_engaged": 18, "funding_spent": 250}
     assert [o.id for o in statuses[8].occurrences] == ["2023-08-01-dsq-singapore", "2023-09-21-dsq-nhat-ban"]
-    assert statuses[8].indicators == {"events_held": 2, "participants": 2300, "embassies_engaged": 2}
+    assert statuses[8].indicators == {"events_held": 2, "participants": 2300, "embassies_engaged": 2, "funding_spent": 205}
+    # Item 6 invites no counterpart: the plan names none for the conference.
+    assert all(not s.counterparts for s in statuses[6].stages if s.stage is Stage.COORDINATION)
     assert statuses[9].declined == [(statuses[9].occurrences[0], "dsq-canada")]
     assert statuses[5].rag is Rag.OFF_TRACK  # the late research item
 

@@ -106,7 +106,7 @@ def test_the_sample_year_day_by_day_gives_the_same_ledger_and_outbox_with_fewer_
     new, fewer = _year(plan, scenario, only_with_work=True)
     _same(old, new)
     print(f"sample year: {len(old.events)} events, {len(old.outbox)} mails; {fewer} item runs instead of {every}")
-    assert len(old.events) > 250 and len(old.outbox) > 30, "a year with real work in it"
+    assert len(old.events) >= 240 and len(old.outbox) > 30, "a year with real work in it"
     assert fewer < every / 3, f"{fewer} item runs instead of {every}"
 
 

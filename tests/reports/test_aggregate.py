@@ -21,7 +21,7 @@ import pytest
 from plan.calendar import ReportingPeriod
 from plan.events import MAIN, CoordinationStatus, EventKind, NewEvent, PlanRef, StageStatus, plan_ref
 from plan.ledger import Ledger
-from plan.model import STAGE_LABELS, Stage
+from plan.model import STAGE_LABELS, Counted, Stage
 from plan.progress import RAG_LABELS, plan_status
 from plan.recording import outcome_record, request_record
 from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
@@ -154,7 +154,10 @@ def expected_items(plan, events, as_of, window) -> list[dict]:
 
 
 def expected_indicators(plan, events, as_of, window) -> tuple[dict, dict]:
-    """Per (item number, indicator) and per indicator: the latest execution outcome in the window, per occurrence."""
+    """Per (item number, indicator) and per indicator: the latest execution outcome in the window, per
+    occurrence; summed, except `counted: distinct` indicators (countries, embassies), which take the
+    largest figure per item and overall, never a sum."""
+    distinct = {i.id for i in plan.indicators if i.counted is Counted.DISTINCT}
     latest = {}
     for e in events:
         if e.kind == EventKind.OUTCOME and e.stage == Stage.EXECUTION and _in(e.effective_date, window, as_of):
@@ -163,8 +166,13 @@ def expected_indicators(plan, events, as_of, window) -> tuple[dict, dict]:
     for (item, _), event in latest.items():
         for key, value in (event.payload.get("indicators") or {}).items():
             if isinstance(value, int):
-                per_item[(plan.item(item).number, key)] += value
-                totals[key] += value
+                where = (plan.item(item).number, key)
+                if key in distinct:
+                    per_item[where] = max(per_item[where], value)
+                    totals[key] = max(totals[key], value)
+                else:
+                    per_item[where] += value
+                    totals[key] += value
     return dict(per_item), dict(totals)
 
 
@@ -250,10 +258,13 @@ def test_tables_have_the_contract_columns_and_categorical_statuses(plan, ledger)
     assert all(isinstance(d, dt.date) for d in [*data.late["due"], *data.notes["date"]])
 
 
-def test_the_period_is_the_decree_09_data_window_and_statuses_are_as_of_its_last_day(plan, ledger):
+def test_the_period_is_its_calendar_months_and_statuses_are_as_of_its_last_day(plan, ledger):
+    """Not Decree 09's data window (15/12–14/6): what happened in the period's months belongs to it."""
     data = _report(plan, ledger, "2023-H1")
-    assert data.window == (D(2022, 12, 15), D(2023, 6, 14))
-    assert data.as_of == D(2023, 6, 14)
+    assert data.window == (D(2023, 1, 1), D(2023, 6, 30))
+    assert data.as_of == D(2023, 6, 30)
+    assert _report(plan, ledger, "2023").window == (D(2023, 1, 1), D(2023, 12, 31))
+    assert _report(plan, ledger, "2023-Q3").window == (D(2023, 7, 1), D(2023, 9, 30))
     assert data.period == ReportingPeriod.parse("2023-H1")
     assert _report(plan, ledger, "2023-H1", D(2023, 6, 20)).as_of == D(2023, 6, 20)
 
@@ -317,27 +328,58 @@ def test_participants_in_the_year_and_articles_translated_by_period(plan, ledger
     def total(period: str, indicator: str) -> int:
         return int(_report(plan, ledger, period).indicator_totals.set_index("indicator").loc[indicator, "value"])
 
-    # Items 6 (600), 7 (25,000), 8 (800 and 1,500), 9 (15,000); item 2's 1,200 were recorded on 15/12,
-    # the day after the annual cut-off.
-    assert total("2023", "participants") == 42_900
-    # Translations are recorded on 30/6 (3 months × 18) and 30/11 (5 months × 24): none by 14/6.
-    assert total("2023-H1", "articles_translated") == 0
+    # Items 6 (600), 7 (25,000), 8 (800 and 1,500), 9 (15,000), and item 2's 1,200, recorded on 15/12:
+    # after Decree 09's annual cut-off (14/12) but in the year, so in the annual report.
+    assert total("2023", "participants") == 42_900 + 1_200
+    # Translations are recorded on 30/6 (3 months × 18) and 30/11 (5 months × 24): the first in June.
+    assert total("2023-H1", "articles_translated") == 54
+    assert total("2023-Q2", "articles_translated") == 54
     assert total("2023-9M", "articles_translated") == 54
+    assert total("2023-Q3", "articles_translated") == 0
     assert total("2023", "articles_translated") == 54 + 120
 
 
+def test_distinct_indicators_take_the_largest_figure_never_a_sum(plan, ledger):
+    """Countries and embassies: the same one at two events is one, so the figures are not added up."""
+    data = _report(plan, ledger, "2023")
+    per_item = data.indicators.set_index(["item_number", "indicator"])["value"]
+    totals = data.indicator_totals.set_index("indicator")["value"]
+    # Item 8: Singapore's and Japan's events, 1 embassy each.
+    assert per_item[(8, "embassies_engaged")] == 1
+    # Items 2 (6), 6 (2), 7 (20), 9 (7): 20, not 35; embassies 18 (item 7), not 18 + 1 + 1 + 7.
+    assert totals["partner_countries"] == 20
+    assert totals["embassies_engaged"] == 18
+    # Summed ones still add up: events 3 + 6 + 1 + 1 + 1 + 1.
+    assert totals["events_held"] == 13
+    # Funding (counted: funding) is summed: item 1 (3 × 12 + 5 × 10) and the others.
+    assert per_item[(1, "funding_spent")] == 86
+    assert totals["funding_spent"] == 86 + 180 + 65 + 310 + 120 + 250 + 95 + 110 + 420
+
+
+def test_an_outcome_after_the_decree_09_cut_off_counts_in_the_year(plan, ledger):
+    """Items 2 and 4 recorded their year's results on 15/12, after the 14/12 cut-off."""
+    data = _report(plan, ledger, "2023")
+    per_item = data.indicators.set_index(["item_number", "indicator"])["value"]
+    assert per_item[(2, "participants")] == 1_200 and per_item[(4, "visual_displays")] == 450
+    # A report made on the cut-off day does not know them yet.
+    early = _report(plan, ledger, "2023", D(2023, 12, 14)).indicators
+    assert not ((early["item_number"].isin([2, 4])) & (early["indicator"] != "funding_spent")).any()
+
+
 def test_a_correction_replaces_the_figures_it_corrects(plan, amended):
-    def participants(period: str) -> int:
-        frame = _report(plan, amended, period).indicators
+    def participants(period: str | D) -> int:
+        frame = (_report(plan, amended, "2023-H1", period) if isinstance(period, D) else _report(plan, amended, period)).indicators
         return int(frame[(frame["item_number"] == 7) & (frame["indicator"] == "participants")]["value"].sum())
 
-    assert participants("2023-H1") == 25_500  # the correction of 1/6; the one of 20/6 is after the cut-off
+    assert participants("2023-H1") == 26_000  # the correction of 20/6 is in June, so in the half-year
+    assert participants(D(2023, 6, 14)) == 25_500  # made on 14/6: the correction of 1/6 only
     assert participants("2023-9M") == 26_000
     assert participants("2023") == 26_000
-    assert participants("2023-Q3") == 26_000  # corrected on 20/6, inside the third quarter's window (15/6–14/9)
+    assert participants("2023-Q2") == 26_000
+    assert participants("2023-Q3") == 0  # nothing of item 7 happened in July–September
     totals = _report(plan, amended, "2023").indicator_totals.set_index("indicator")
-    assert totals.loc["participants", "value"] == 42_900 - 25_000 + 26_000
-    assert totals.loc["events_held", "value"] == 4  # not counted twice
+    assert totals.loc["participants", "value"] == 44_100 - 25_000 + 26_000
+    assert totals.loc["events_held", "value"] == 13  # item 7 corrected twice, its event not counted three times
 
 
 @pytest.mark.parametrize("period", PERIODS)
@@ -441,7 +483,8 @@ def test_canada_declined_item_9(plan, ledger):
     year = _report(plan, ledger, "2023").counterparts.set_index("counterpart")
     assert year.loc["dsq-canada", ["confirmed", "declined", "no_answer", "awaiting"]].tolist() == [0, 1, 0, 0]
     assert year.loc["dsq-canada", "items"] == "9"
-    assert year.loc["dsq-phap", "items"] == "6, 9" and year.loc["dsq-phap", "confirmed"] == 2
+    # Item 6 invites no counterpart (the plan names none for the conference).
+    assert year.loc["dsq-phap", "items"] == "9" and year.loc["dsq-phap", "confirmed"] == 1
     assert "dsq-canada" not in set(_report(plan, ledger, "2023-H1").counterparts["counterpart"])
 
 

@@ -29,13 +29,15 @@ from reports.data import (
     ITEM_COLUMNS,
     LATE_COLUMNS,
     NOTE_COLUMNS,
+    OCCURRENCE_COLUMNS,
     UNIT_COLUMNS,
     ReportData,
 )
 from reports.document import render_report
 from reports.docx_template import build_docx_template
 from reports.layout import DOCX_TEMPLATE, TABLES_BY_KEY
-from reports.narrative import NO_EVENTS, clean_text
+from reports.narrative import ASSESSMENT_HEADINGS, NO_EVENTS, SECTION_HEADINGS, clean_text
+from reports.placeholders import placeholders_in
 from reports.xlsx_annex import HEADER_ROW
 
 H1 = ReportingPeriod.parse("2023-H1")
@@ -87,6 +89,9 @@ def _items(plan: Plan) -> pd.DataFrame:
                 "stages_done": done,
                 "stages_done_in_period": in_period,
                 "stages_overdue": overdue,
+                "prepared": done > 0,
+                "lead_name": plan.party_name(item.lead),
+                "coordinating_names": ", ".join(plan.party_name(c) for c in item.coordinating),
             }
         )
     frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
@@ -103,6 +108,7 @@ INDICATORS = [
     (7, "events_held", "Số sự kiện, chương trình đã tổ chức", "sự kiện", 1),
     (7, "participants", "Số lượt người tham gia", "lượt người", 25000),
     (7, "partner_countries", "Số quốc gia đối tác tham gia", "quốc gia", 20),
+    (6, "funding_spent", "Kinh phí đã sử dụng", "triệu đồng", 120),
 ]
 
 
@@ -138,6 +144,16 @@ def make_data(plan: Plan, *, empty: bool = False) -> ReportData:
                 ],
                 columns=COUNTERPART_COLUMNS,
             ),
+            # Items 6 and 7 held, with their figures (what section II words); item 1's months not yet.
+            "occurrences": pd.DataFrame(
+                [
+                    (6, "main", dt.date(2023, 4, 13), dt.date(2023, 4, 15), dt.date(2023, 4, 13), True, dt.date(2023, 4, 15), True,
+                     {"participants": 600, "partner_countries": 2, "funding_spent": 120}),
+                    (7, "main", dt.date(2023, 5, 12), dt.date(2023, 5, 14), dt.date(2023, 5, 12), True, dt.date(2023, 5, 14), True,
+                     {"events_held": 1, "participants": 25000, "partner_countries": 20}),
+                ],
+                columns=OCCURRENCE_COLUMNS,
+            ),
             "notes": pd.DataFrame(
                 [
                     (1, "execution", "Triển khai", dt.date(2023, 6, 2), "ttttl", NASTY_NOTE),
@@ -153,7 +169,7 @@ def make_data(plan: Plan, *, empty: bool = False) -> ReportData:
         plan=plan,
         period=H1,
         as_of=AS_OF,
-        window=H1.data_window,
+        window=H1.span,
         events_in_period=0 if empty else 42,
         units=units,
         **frames,
@@ -215,12 +231,14 @@ KEY_STRINGS = [
     "Kính gửi:",
     "Ủy ban nhân dân thành phố Hà Nội (qua Sở Thông tin và Truyền thông Hà Nội)",
     "Ban Tuyên giáo Thành ủy Hà Nội.",
-    "I. KẾT QUẢ TRIỂN KHAI CÁC NỘI DUNG",
-    "II. ĐÁNH GIÁ CHUNG",
-    "III. NHIỆM VỤ TRỌNG TÂM KỲ TỚI",
-    "IV. KIẾN NGHỊ, ĐỀ XUẤT",
-    "Số lượt người tham gia: 25.600 lượt người",  # 600 + 25 000 across items 6 and 7
+    *SECTION_HEADINGS[:3],
+    "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ 6 THÁNG CUỐI NĂM 2023",
+    SECTION_HEADINGS[4],
+    *ASSESSMENT_HEADINGS,
+    "thu hút 25.600 lượt người tham gia",  # 600 + 25 000 across items 6 and 7
     "25.600",
+    "sự kiện được tổ chức tại Phố đi bộ hồ Hoàn Kiếm, Hà Nội",
+    "đã sử dụng 120 triệu đồng cho 1 nội dung",
     "Nơi nhận:",
     "- UBND TP. Hà Nội;",
     "- Sở TT&TT Hà Nội;",
@@ -259,6 +277,17 @@ def test_context_routes_recipients_and_keeps_copies_for_the_drafting_unit(data):
     ]
     assert context["distribution"][-1] == "- Lưu: VT, VP."
     assert context["tables"]["items"].total[6] == "16/40"  # stages done / planned, summed over the items
+    # Made on 20/6, after H1's sending day (the working day after the 14/6 cut-off): dated that day.
+    assert context["date"] == AS_OF and context["place_date"] == "Hà Nội, ngày 20 tháng 6 năm 2023"
+    assert [s["heading"] for s in context["sections"]][:3] == list(SECTION_HEADINGS[:3])
+
+
+def test_a_date_given_by_the_drafter_dates_the_document_and_the_annex(data):
+    import dataclasses
+
+    context = report_context(dataclasses.replace(data, date=dt.date(2023, 6, 22)), number="12")
+    assert context["place_date"] == "Hà Nội, ngày 22 tháng 6 năm 2023"
+    assert "Kèm theo Báo cáo số 12/BC-SVHTT ngày 22/06/2023" in context["annex_ref"]
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -292,8 +321,9 @@ def test_pdf_numbers_pages_from_the_second_one_in_the_top_margin(files):
 @needs_poppler
 def test_pdf_body_lists_late_stages_with_reasons_and_the_annex_tables(files):
     text = squash(pdf_text(files.pdf))
-    assert "Còn 2 bước công việc chậm so với thời hạn, thuộc 2 nội dung:" in text
-    assert "đơn vị chủ trì chưa báo cáo nguyên nhân" in text
+    assert "Nội dung 5 (Đề án phát triển công nghiệp văn hoá) do Phòng Quản lý Di sản chủ trì chưa hoàn thành đúng thời hạn" in text
+    assert "Nguyên nhân: =HYPERLINK" in text  # item 5's reason, as typed
+    assert "[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 1]" in text  # item 1 gave none
     for key in ("items", "indicators", "units", "late", "counterparts"):
         assert squash(TABLES_BY_KEY[key].title) in text, key
 
@@ -306,6 +336,15 @@ def test_docx_reads_back_with_the_same_content(files):
     for expected in KEY_STRINGS:
         assert squash(expected) in text, expected
     assert "{{" not in text and "{%" not in text
+
+
+def test_the_files_say_which_placeholders_are_left_and_the_docx_still_holds_them(files, data):
+    """The drafter's placeholders: listed on ReportFiles, in the order the body gives them, and found
+    again in the editable DOCX (highlighted runs, read back as text)."""
+    assert files.placeholders, "the lesson learnt is always the drafter's"
+    assert "nguyên nhân chậm tiến độ của nội dung 1" in files.placeholders
+    assert "bài học kinh nghiệm rút ra trong kỳ" in files.placeholders
+    assert placeholders_in(docx_text(files.docx)) == list(files.placeholders)
 
 
 def test_docx_page_is_a4_with_the_decree_margins_and_a_number_from_page_two(files):
@@ -386,7 +425,8 @@ def test_empty_period_still_gives_a_valid_report_that_says_so(empty_files):
     assert NO_EVENTS in text
     assert "Số: 07/BC-SVHTT" in text
     assert "Không có số liệu trong kỳ" in text
-    assert "Không có kiến nghị, đề xuất phát sinh trong kỳ." in text
+    assert "[Cần bổ sung: kinh phí đã sử dụng trong kỳ]" in text
+    assert empty_files.placeholders and "bài học kinh nghiệm rút ra trong kỳ" in empty_files.placeholders
     sheets = pd.read_excel(empty_files.xlsx, sheet_name=None, header=HEADER_ROW - 1)
     assert len(sheets["Chỉ tiêu"]) == 0 and len(sheets["Chậm tiến độ"]) == 0 and len(sheets["Nội dung"]) == 9
     assert all(path.stat().st_size > 0 for path in empty_files.charts)
