@@ -27,7 +27,7 @@ from reports.narrative import (
     occurrence_label,
     required_date,
 )
-from reports.placeholders import placeholders_in
+from reports.placeholders import placeholder, placeholders_in
 
 REPORT_TYPE = "BÁO CÁO"
 REPORT_CODE = "BC"
@@ -69,8 +69,8 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
     if key == "indicator_totals":
         distinct = {i.id for i in data.plan.indicators if i.counted is Counted.DISTINCT}
         rows = [
-            [n(i), clean_text(r["label"]) + (" (số lớn nhất tại một sự kiện, không cộng dồn)" if r["indicator"] in distinct else ""), clean_text(r["unit"]), n(r["value"]), n(r["items"])]
-            for i, r in enumerate(frame_records(data.indicator_totals), 1)
+            [n(i), clean_text(r["label"]) + (" (tại sự kiện đông nhất)" if r["indicator"] in distinct else ""), clean_text(r["unit"]), n(r["value"]), n(r["items"])]
+            for i, r in enumerate([r for r in frame_records(data.indicator_totals) if int(r["value"])], 1)
         ]
     elif key == "items":
         plan_items = {i.number: i for i in data.plan.items}
@@ -114,7 +114,7 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
                     short_date(required_date(r["due"])),
                     n(r["working_days_late"]),
                     clean_text(r["lead"]),
-                    clean_text(r["reason"]) or "Chưa báo cáo",
+                    clean_text(r["reason"]) or placeholder(f"nguyên nhân chậm tiến độ của nội dung {int(r['item_number'])}"),
                 ]
             )
     elif key == "counterparts":  # leaves the Department: who took part, never who declined (see the XLSX)
@@ -196,17 +196,15 @@ def signer_lines(plan: Plan, signer: Signer) -> list[str]:
 
 
 def _recipients(plan: Plan) -> tuple[list[str], list[str]]:
-    """("Kính gửi" lines, "Nơi nhận" lines) from the reporting regime."""
-    to, copies = [], []
+    """("Kính gửi" lines, "Nơi nhận" lines) from the reporting regime: the bodies written to are
+    "Như trên" in Nơi nhận (Decree 30/2020, box 9b), then the directors, then the file copy."""
+    to = []
     for recipient in plan.reporting.recipients:
         name = plan.party_name(recipient.body)
         via = [plan.party_name(v) for v in recipient.via]
         to.append(name + (f" (qua {', '.join(via)})" if via else ""))
-        copies.append(plan.party_name(recipient.body, short=True))
-        copies += [plan.party_name(v, short=True) for v in recipient.via]
-    unique = list(dict.fromkeys(copies))
     compiler = plan.party_name(plan.reporting.compiled_by, short=True)
-    return to, [f"- {c};" for c in unique] + [f"- Lưu: VT, {compiler}."]
+    return to, ["- Như trên;", f"- {plan.directors.name};", f"- Lưu: VT, {compiler}."]
 
 
 def _listed(lines: list[str]) -> list[str]:

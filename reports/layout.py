@@ -144,7 +144,7 @@ TABLES = (
             Column("Nội dung", 72),
             Column("Bước", 26),
             Column("Hạn", 26, wrap="none"),
-            Column("Số ngày chậm", 22, True),
+            Column("Số ngày làm việc chậm", 22, True),
             Column("Chủ trì", 30),
             Column("Nguyên nhân", 81, wrap="anywhere"),
         ),

@@ -216,32 +216,46 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def prose_date(d: dt.date) -> str:
+    """"27/4/2023", "07/9/2015": dates in the report's sentences as the plan writes them."""
+    return f"{d.day:02d}/{d.month}/{d.year}"
+
+
 def day_span(first: dt.date, last: dt.date) -> str:
     """"ngày 28/10/2023", "từ ngày 12 đến ngày 14/5/2023", "từ ngày 30/4 đến ngày 02/5/2023"."""
     if first == last:
-        return f"ngày {short_date(first)}"
+        return f"ngày {prose_date(first)}"
     if (first.year, first.month) == (last.year, last.month):
-        return f"từ ngày {first.day:02d} đến ngày {short_date(last)}"
+        return f"từ ngày {first.day:02d} đến ngày {prose_date(last)}"
     if first.year == last.year:
-        return f"từ ngày {first:%d/%m} đến ngày {short_date(last)}"
-    return f"từ ngày {short_date(first)} đến ngày {short_date(last)}"
+        return f"từ ngày {first.day:02d}/{first.month} đến ngày {prose_date(last)}"
+    return f"từ ngày {prose_date(first)} đến ngày {prose_date(last)}"
+
+
+def _bases(plan: Plan, kinds: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()) -> list[str]:
+    return [
+        clean_text(f"{b.kind} số {b.number} ngày {prose_date(b.date)} của {b.issuer} {b.subject}")
+        for b in plan.legal_bases
+        if (kinds is None or b.kind in kinds) and b.kind not in exclude
+    ]
 
 
 def _opening(data: ReportData) -> str:
+    """The plan the report answers for, and the plans it implements."""
     plan = data.plan
-    bases = "; ".join(
-        clean_text(f"{b.kind} số {b.number} ngày {short_date(b.date)} của {b.issuer} {b.subject}") for b in plan.legal_bases
+    implements = _bases(plan, kinds=(plan.document.type,))
+    cited = (
+        f"{plan.document.type} số {plan.document.number_symbol} ngày {prose_date(plan.document.issued_on)} của {plan.department.name} "
+        f"về {_lower_first(clean_text(plan.document.title))}"
     )
-    issued = (
-        f"{plan.department.name} đã ban hành {plan.document.type} số {plan.document.number_symbol} ngày "
-        f"{short_date(plan.document.issued_on)} về {_lower_first(clean_text(plan.document.title))}"
-    )
-    report = f"{plan.department.name} báo cáo kết quả thực hiện {data.period.label} (tình hình đến ngày {short_date(data.as_of)}) như sau:"
-    return f"Thực hiện {bases}, {issued}. {report}" if bases else f"{_capital(issued)}. {report}"
+    if implements:
+        cited += f" (triển khai {joined(implements)})"
+    return f"Thực hiện {cited}, Sở báo cáo kết quả thực hiện {data.period.label} (tình hình đến ngày {prose_date(data.as_of)}) như sau:"
 
 
-def _unit_names(plan: Plan) -> str:
-    return joined([u.name for u in plan.units])
+def _led_here(plan: Plan, item: Item) -> bool:
+    """Whether a unit of the Department leads the item (not the city, which the Department only helps)."""
+    return any(u.id == item.lead for u in plan.units)
 
 
 def _direction(data: ReportData) -> Iterable[str]:
@@ -249,20 +263,24 @@ def _direction(data: ReportData) -> Iterable[str]:
     recipients = joined(
         plan.party_name(r.body) + (f" qua {joined([plan.party_name(v) for v in r.via])}" if r.via else "") for r in plan.reporting.recipients
     )
+    bases = _bases(plan, exclude=(plan.document.type,))
     yield (
-        f"Ngày {short_date(plan.document.issued_on)}, {plan.department.name} ban hành {plan.document.type} số "
-        f"{plan.document.number_symbol} về {_lower_first(clean_text(plan.document.title))}, gồm {len(plan.items)} nội dung; "
-        f"phân công {len(plan.units)} phòng, đơn vị thuộc Sở ({_unit_names(plan)}) chủ trì, phối hợp thực hiện; "
-        f"giao {plan.party_name(plan.reporting.compiled_by)} theo dõi, tổng hợp, báo cáo {recipients} {plan.reporting.wording or 'theo định kỳ'}."
+        (f"Căn cứ {'; '.join(bases)}, ngày" if bases else "Ngày")
+        + f" {prose_date(plan.document.issued_on)}, Sở ban hành {plan.document.type} số "
+        f"{plan.document.number_symbol} gồm {len(plan.items)} nội dung; phân công {len(plan.units)} phòng, đơn vị thuộc Sở "
+        f"({_unit_names(plan)}) chủ trì, phối hợp thực hiện; giao {plan.party_name(plan.reporting.compiled_by)} theo dõi, "
+        f"tổng hợp, báo cáo {recipients} {plan.reporting.wording or 'theo định kỳ'}."
     )
-    items = _rows(data.items)
-    prepared = sum(1 for i in items if bool(i["prepared"]))
-    if items:
-        yield (
-            f"Trên cơ sở Kế hoạch, các đơn vị được giao chủ trì đã xây dựng kế hoạch chi tiết, chuẩn bị điều kiện triển khai "
-            f"{prepared}/{len(items)} nội dung."
-        )
+    own = [i for i in plan.items if _led_here(plan, i)]
+    rows = {int(r["number"]): r for r in _rows(data.items)}
+    prepared = sum(1 for i in own if i.number in rows and bool(rows[i.number]["prepared"]))
+    if own:
+        yield f"Các phòng, đơn vị được giao chủ trì đã xây dựng kế hoạch chi tiết, hoàn thành công tác chuẩn bị đối với {prepared}/{len(own)} nội dung do Sở chủ trì."
     yield placeholder("các văn bản chỉ đạo, hướng dẫn khác của Sở trong kỳ (nếu có)")
+
+
+def _unit_names(plan: Plan) -> str:
+    return joined([u.name for u in plan.units])
 
 
 # --- II. results, item by item ---------------------------------------------------------------------
@@ -313,6 +331,20 @@ def held_dates(data: ReportData, item: Item) -> str:
     return "; ".join(dict.fromkeys(spans))
 
 
+def partners_text(names: list[str]) -> str:
+    """Embassies said once: "Đại sứ quán các nước Australia, Italia và Nhật Bản tại Việt Nam"; other
+    bodies by their names."""
+    prefix, suffix = "Đại sứ quán ", " tại Việt Nam"
+    embassies = [n[len(prefix) : -len(suffix)] for n in names if n.startswith(prefix) and n.endswith(suffix)]
+    others = [n for n in names if not (n.startswith(prefix) and n.endswith(suffix))]
+    grouped = []
+    if len(embassies) > 1:
+        grouped.append(f"Đại sứ quán các nước {joined(embassies)} tại Việt Nam")
+    elif embassies:
+        grouped.append(f"{prefix}{embassies[0]}{suffix}")
+    return joined(others + grouped)
+
+
 def _requester(plan: Plan, occurrence: str) -> str:
     for counterpart in plan.counterparts:
         if occurrence.endswith(f"-{counterpart.id}"):
@@ -339,6 +371,7 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
     plan = data.plan
     number = item.number
     lines = [_who(data, item, row)]
+    doer = clean_text(row["lead_name"]) if _led_here(plan, item) else (joined(clean_text(row["coordinating_names"]).split(", ")) or "Sở")
     occurrences = [o for o in _of_item(data.occurrences, number) if bool(o["in_period"])]
     months = [o for o in occurrences if re.fullmatch(r"\d{4}-\d{2}", str(o["occurrence"]))]
     results: list[str] = []
@@ -353,8 +386,9 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
         span = f"tháng {int(first[5:])}" + (f" đến tháng {int(last[5:])}/{last[:4]}" if first != last else f"/{first[:4]}")
         said = results_sentence(plan, totals)
         if said:
-            results.append(f"Từ {span}, đã {said}.")
-    confirmed = _confirmed(data, number)
+            results.append(f"Từ {span}, {doer} đã {said}.")
+    named = f"{clean_text(item.activity)} {clean_text(item.title)}"
+    confirmed = [c for c in _confirmed(data, number) if c not in named]  # a host the activity names is not "phối hợp"
     for o in occurrences:
         if o in months:
             continue
@@ -363,24 +397,27 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
         occurrence = str(o["occurrence"])
         if dates is None:
             if said:
-                results.append(f"Trong {data.period.label}, đã {said}.")
+                results.append(f"Trong {data.period.label}, {doer} đã {said}.")
             continue
         when = _capital(day_span(*dates))
         requester = _requester(plan, occurrence)
         where = f" tại {clean_text(item.venue)}" if occurrence == "main" and clean_text(getattr(item, "venue", None)) else ""
         if requester:
-            results.append(f"{when}, theo đề nghị của {requester}, " + (f"{said}." if said else "tổ chức sự kiện."))
+            results.append(f"{when}, theo đề nghị của {requester}, {doer} đã " + (f"{said}." if said else "phối hợp tổ chức sự kiện."))
         elif item.kind is ItemKind.EVENT:
             sentence = f"{when}, sự kiện được tổ chức{where}"
             if confirmed:
-                sentence += f" với sự phối hợp của {joined(confirmed)}"
+                sentence += f" với sự phối hợp của {partners_text(confirmed)}"
             results.append(sentence + (f"; {said}." if said else "."))
         else:
-            results.append(f"{when}{where}, " + (f"{said}." if said else "tổ chức thực hiện."))
+            results.append(f"{when}{where}, {doer} đã " + (f"{said}." if said else "tổ chức thực hiện."))
     withheld = _withheld(data)
+    # A closing note on an item followed by months or sessions ("Tổng hợp theo từng tháng.") says
+    # nothing of its own: the months' and sessions' results are written above.
+    umbrella = {as_date(o["executed_on"]) for o in occurrences if o["occurrence"] == "main" and not (o["indicators"] or {})} if len(occurrences) > 1 else set()
     for note in sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min)):
         text = clean_text(note["text"])
-        if text and str(note["stage"]) == Stage.EXECUTION.value and _names_none(text, withheld):
+        if text and str(note["stage"]) == Stage.EXECUTION.value and _names_none(text, withheld) and as_date(note["date"]) not in umbrella:
             results.append(_capital(text.rstrip(".")) + ".")
     lines += results
     rag = str(row["rag"])
@@ -389,7 +426,7 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
     elif rag != "done":
         late = int(row["stages_overdue"])
         state = "chưa hoàn thành, còn chậm so với thời hạn (nêu tại mục III)" if late else "đang được tiếp tục triển khai"
-        lines.append(f"Đến ngày {short_date(data.as_of)}, nội dung {state}.")
+        lines.append(f"Đến ngày {prose_date(data.as_of)}, nội dung {state}.")
     return lines
 
 
@@ -420,7 +457,7 @@ def _achievements(data: ReportData) -> Iterable[str]:
     done = sum(1 for i in items if str(i["rag"]) == "done")
     going = sum(1 for i in items if str(i["rag"]) == "on_track")
     yield (
-        f"Các phòng, đơn vị thuộc Sở đã chủ động triển khai các nhiệm vụ được giao. Đến ngày {short_date(data.as_of)}, "
+        f"Các phòng, đơn vị thuộc Sở đã chủ động triển khai các nhiệm vụ được giao. Đến ngày {prose_date(data.as_of)}, "
         f"{done}/{len(items)} nội dung của Kế hoạch đã hoàn thành" + (f", {going} nội dung đang triển khai đúng tiến độ" if going else "") + "."
     )
     totals = {r["indicator"]: r["value"] for r in _rows(data.indicator_totals) if _catalogue(data.plan)[r["indicator"]].counted is Counted.SUM}
@@ -430,8 +467,8 @@ def _achievements(data: ReportData) -> Iterable[str]:
     partners = _partners(data)
     if partners:
         yield (
-            f"Các hoạt động nhận được sự phối hợp, tham gia của {len(partners)} cơ quan đại diện nước ngoài, tổ chức quốc tế tại Việt Nam "
-            f"({joined(partners)}), góp phần quảng bá hình ảnh Thủ đô Hà Nội với bạn bè quốc tế."
+            f"Sở đã phối hợp trực tiếp với {len(partners)} cơ quan đại diện nước ngoài, tổ chức quốc tế tại Việt Nam "
+            f"({partners_text(partners)}) trong tổ chức các hoạt động, góp phần quảng bá hình ảnh Thủ đô Hà Nội với bạn bè quốc tế."
         )
 
 
@@ -470,7 +507,7 @@ def _reasons(rows: list[dict[str, Any]], withheld: Iterable[str] = ()) -> list[s
 
 def _stage_text(row: dict[str, Any]) -> str:
     where = occurrence_label(row["occurrence"])
-    return f"bước {clean_text(row['stage_label']).lower()}" + (f" {where}" if where else "") + f" (hạn {short_date(required_date(row['due']))})"
+    return f"khâu {clean_text(row['stage_label']).lower()}" + (f" {where}" if where else "") + f" (hạn {prose_date(required_date(row['due']))})"
 
 
 def _shortcomings(data: ReportData) -> Iterable[str]:
@@ -481,31 +518,29 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     said = False
     for number, rows in late.items():
         item = names.get(number)
+        if item is not None and not _led_here(plan, item):
+            continue  # the city leads it: the Department does not report its superior late
         lead = plan.party_name(item.lead) if item else clean_text(rows[0]["lead"])
         stages = "; ".join(_stage_text(r) for r in rows[:LATE_LISTED])
         if len(rows) > LATE_LISTED:
-            stages += f" và {len(rows) - LATE_LISTED} bước khác (chi tiết tại Phụ lục)"
+            stages += f" và {len(rows) - LATE_LISTED} khâu khác (chi tiết tại Phụ lục)"
         reasons = _reasons(rows, withheld)
         why = f"Nguyên nhân: {'; '.join(reasons)}." if reasons else placeholder(f"nguyên nhân chậm tiến độ của nội dung {number}")
         yield (
             f"Nội dung {number} ({clean_text(rows[0]['short_title'])}) do {lead} chủ trì chưa hoàn thành đúng thời hạn: {stages}. {why}"
         )
         said = True
-    finished_late: dict[int, list[dict[str, Any]]] = {}
-    for row in _rows(data.finished_late):
-        finished_late.setdefault(int(row["item_number"]), []).append(row)
+    finished_late = sorted({int(r["item_number"]) for r in _rows(data.finished_late)} - set(late))
+    finished_late = [n for n in finished_late if n in names and _led_here(plan, names[n])]
     if finished_late:
-        parts = [
-            f"nội dung {number} ({len(rows)} bước, chậm nhiều nhất {max(int(r['working_days_late']) for r in rows)} ngày làm việc)"
-            for number, rows in sorted(finished_late.items())
-        ]
-        yield f"Một số bước công việc hoàn thành chậm so với thời hạn: {joined(parts)}. " + placeholder("nguyên nhân hoàn thành chậm")
+        titles = joined(f"{_lower_first(clean_text(names[n].short_title))} (nội dung {n})" for n in finished_late)
+        yield f"Một số nhiệm vụ hoàn thành chậm so với thời hạn đề ra: {titles}. " + placeholder("nguyên nhân hoàn thành chậm")
         said = True
     counterparts = _rows(data.counterparts)
     declined = sum(int(c["declined"]) for c in counterparts)
     silent = sum(int(c["no_answer"]) for c in counterparts)
     if declined or silent:  # how many, never whose, and no cause the ledger does not give
-        yield f"Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động ({declined + silent} lượt mời)."
+        yield "Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động."
         said = True
     if not said:
         yield "Các nội dung được triển khai đúng thời hạn; không có tồn tại, hạn chế phát sinh trong kỳ."
@@ -565,8 +600,8 @@ def _next_tasks(data: ReportData) -> Iterable[str]:
     compiler = plan.party_name(plan.reporting.compiled_by)
     if plan_ends:
         yield (
-            f"- {compiler} tham mưu tổng kết công tác thông tin đối ngoại của ngành năm {plan.year}; "
-            f"xây dựng kế hoạch tổ chức triển khai hoạt động thông tin, tuyên truyền đối ngoại của ngành văn hoá và thể thao năm {plan.year + 1}."
+            f"- {compiler} tham mưu xây dựng kế hoạch tổ chức triển khai hoạt động thông tin, tuyên truyền đối ngoại "
+            f"của ngành văn hoá và thể thao năm {plan.year + 1}."
         )
     else:
         yield f"- {compiler} theo dõi, tổng hợp kết quả, báo cáo kỳ tiếp theo đúng thời hạn."
@@ -589,7 +624,7 @@ def _funding(data: ReportData) -> Iterable[str]:
     text = f"Về kinh phí: kinh phí thực hiện Kế hoạch được bảo đảm từ {source}."
     if total:
         unit = next(i.unit for i in plan.indicators if i.counted is Counted.FUNDING)
-        text += f" Trong {data.period.label}, các đơn vị báo cáo đã sử dụng {number_text(total)} {unit} cho {len(spent)} nội dung."
+        text += f" Tổng kinh phí đã sử dụng để thực hiện Kế hoạch {data.period.label} là {number_text(total)} {unit}."
     if done_without or not total:
         missing = ", ".join(map(str, done_without))
         text += " " + placeholder("kinh phí đã sử dụng" + (f" của nội dung {missing}" if missing else " trong kỳ"))
@@ -599,11 +634,6 @@ def _funding(data: ReportData) -> Iterable[str]:
 def _proposals(data: ReportData) -> Iterable[str]:
     plan = data.plan
     yield from _funding(data)
-    recipients = joined(plan.party_name(r.body) for r in plan.reporting.recipients)
-    off_track = [int(i["number"]) for i in _rows(data.items) if str(i["rag"]) == "off_track"]
-    if off_track:
-        yield (
-            f"Đề nghị {recipients} quan tâm, chỉ đạo, tạo điều kiện để {plan.department.name} hoàn thành "
-            f"nội dung {', '.join(map(str, off_track))} của Kế hoạch."
-        )
-    yield placeholder("đề xuất, kiến nghị khác (nếu có)")
+    # What to ask of the superiors is the drafter's to write: the ledger knows what is late, not what
+    # the Department needs to finish it.
+    yield placeholder(f"đề xuất, kiến nghị với {joined(plan.party_name(r.body) for r in plan.reporting.recipients)} (nếu có)")

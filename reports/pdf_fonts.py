@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FONT_DIR = Path(__file__).parent / "fonts"
-FONT_FAMILY = "Kehoach Liberation Serif"  # the PDF's only family: no system font answers to it
+FONT_FAMILY = "Liberation Serif VN"  # the PDF's only family: no system font answers to it
 FONT_NAME = "Liberation Serif"  # the family the files say they are (the charts use it)
 VIETNAMESE_PROBE = "ạẫỡư"  # letters a font without Vietnamese lacks
 
