@@ -238,11 +238,10 @@ KEY_STRINGS = [
     "thu hút 25.600 lượt người tham gia",  # 600 + 25 000 across items 6 and 7
     "25.600",
     "sự kiện được tổ chức tại Phố đi bộ hồ Hoàn Kiếm, Hà Nội",
-    "đã sử dụng 120 triệu đồng cho 1 nội dung",
+    "Tổng kinh phí đã sử dụng để thực hiện Kế hoạch 6 tháng đầu năm 2023 là 120 triệu đồng.",
     "Nơi nhận:",
-    "- UBND TP. Hà Nội;",
-    "- Sở TT&TT Hà Nội;",
-    "- Ban Tuyên giáo Thành ủy;",
+    "- Như trên;",  # the bodies written to (Decree 30/2020, box 9b)
+    "- Ban Giám đốc Sở;",
     "- Lưu: VT, VP.",
     "GIÁM ĐỐC",
     "Đỗ Đình Hồng",
@@ -275,11 +274,53 @@ def test_context_routes_recipients_and_keeps_copies_for_the_drafting_unit(data):
         "- Ủy ban nhân dân thành phố Hà Nội (qua Sở Thông tin và Truyền thông Hà Nội);",
         "- Ban Tuyên giáo Thành ủy Hà Nội.",
     ]
-    assert context["distribution"][-1] == "- Lưu: VT, VP."
+    # Nơi nhận: the bodies written to are "Như trên", then the directors, then the file copy
+    assert context["distribution"] == ["- Như trên;", "- Ban Giám đốc Sở;", "- Lưu: VT, VP."]
     assert context["tables"]["items"].total[6] == "16/40"  # stages done / planned, summed over the items
     # Made on 20/6, after H1's sending day (the working day after the 14/6 cut-off): dated that day.
     assert context["date"] == AS_OF and context["place_date"] == "Hà Nội, ngày 20 tháng 6 năm 2023"
     assert [s["heading"] for s in context["sections"]][:3] == list(SECTION_HEADINGS[:3])
+
+
+def test_table_1_drops_zero_rows_and_marks_a_distinct_figure(data):
+    import dataclasses
+
+    zero = pd.DataFrame([("trainees", "Số học viên", "người", 0, 0)], columns=INDICATOR_TOTAL_COLUMNS)
+    totals = pd.concat([data.indicator_totals, zero], ignore_index=True)
+    rows = report_context(dataclasses.replace(data, indicator_totals=totals), number="12")["tables"]["indicator_totals"].rows
+    labels = [r[1] for r in rows]
+    assert "Số học viên" not in labels and all(r[3] != "0" for r in rows)
+    assert [r[0] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]  # numbered without gaps
+    assert "Số quốc gia đối tác tham gia (tại sự kiện đông nhất)" in labels  # the largest at one event, not a sum
+    assert "Số lượt người tham gia" in labels
+
+
+def test_the_annex_late_table_leaves_a_missing_reason_to_the_drafter(data):
+    late = report_context(data, number="12")["tables"]["late"]
+    assert "Số ngày làm việc chậm" in [c.header for c in late.columns]
+    reasons = {r[0].split(".")[0]: r[-1] for r in late.rows}
+    assert reasons["1"] == "[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 1]"  # not "Chưa báo cáo"
+    assert reasons["5"].startswith("=HYPERLINK")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in reports.content: context['placeholders'] (ReportFiles.placeholders, the draft's record) reads only the "
+    "narrative, while the annex late table now writes a placeholder for any missing reason; a late item the body does not "
+    "report (the city's item 6) leaves '[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 6]' in the annex, unlisted",
+)
+def test_every_placeholder_in_the_annex_is_listed(data, plan):
+    import dataclasses
+
+    row = {c: None for c in LATE_COLUMNS} | {
+        "item_number": 6, "short_title": plan.item(6).short_title, "occurrence": "main", "stage": "reporting",
+        "stage_label": "Báo cáo", "due": dt.date(2023, 4, 20), "working_days_late": 30, "lead": "UBND TP.", "reason": None,
+    }  # fmt: skip
+    late = pd.concat([data.late, pd.DataFrame([row], columns=LATE_COLUMNS)], ignore_index=True)
+    context = report_context(dataclasses.replace(data, late=late), number="12")
+    annex = [p for r in context["tables"]["late"].rows for p in placeholders_in(r[-1])]
+    assert "nguyên nhân chậm tiến độ của nội dung 6" in annex
+    assert set(annex) <= set(context["placeholders"])
 
 
 def test_a_date_given_by_the_drafter_dates_the_document_and_the_annex(data):
@@ -344,7 +385,8 @@ def test_the_files_say_which_placeholders_are_left_and_the_docx_still_holds_them
     assert files.placeholders, "the lesson learnt is always the drafter's"
     assert "nguyên nhân chậm tiến độ của nội dung 1" in files.placeholders
     assert "bài học kinh nghiệm rút ra trong kỳ" in files.placeholders
-    assert placeholders_in(docx_text(files.docx)) == list(files.placeholders)
+    # the body's placeholders, in order; the annex's late table repeats item 1's missing reason
+    assert list(dict.fromkeys(placeholders_in(docx_text(files.docx)))) == list(files.placeholders)
 
 
 def test_docx_page_is_a4_with_the_decree_margins_and_a_number_from_page_two(files):

@@ -1,5 +1,5 @@
 """The report's Vietnamese paragraphs (reports.narrative), in the standard structure: the opening citing
-the plan and its legal bases, I. Công tác chỉ đạo, triển khai; II. Kết quả thực hiện; III. Đánh giá
+the plan and the plans it implements, I. Công tác chỉ đạo, triển khai; II. Kết quả thực hiện; III. Đánh giá
 chung; IV. Phương hướng, nhiệm vụ; V. Đề xuất, kiến nghị.
 
 Two sources: hand-made tables that follow the ReportData contract (for the cases the sample lacks),
@@ -49,6 +49,8 @@ from reports.narrative import (
     item_numbers,
     number_text,
     occurrence_label,
+    partners_text,
+    prose_date,
     report_summary,
 )
 from reports.placeholders import OPEN, placeholders_in
@@ -119,6 +121,14 @@ def late_row(number: int, stage: str, due: D, reason: str | None, occurrence: st
     }  # fmt: skip
 
 
+def finished_late_row(plan: Plan, number: int, stage: str, due: D, finished: D, occurrence: str = "main") -> dict:
+    return {
+        "item_number": number, "short_title": plan.item(number).short_title, "occurrence": occurrence, "stage": stage,
+        "stage_label": stage.capitalize(), "due": due, "finished_on": finished, "working_days_late": 3,
+        "lead": plan.party_name(plan.item(number).lead, short=True),
+    }  # fmt: skip
+
+
 def counterpart_row(ident: str, name: str, items: str, confirmed=0, declined=0, no_answer=0) -> dict:
     return {
         "counterpart": ident, "name": name, "kind": "embassy", "items": items,
@@ -127,7 +137,7 @@ def counterpart_row(ident: str, name: str, items: str, confirmed=0, declined=0, 
 
 
 def make_data(
-    plan: Plan, *, period=H1, as_of=AS_OF, events: int = 10, items=(), indicators=(), late=(), counterparts=(), notes=(), occurrences=()
+    plan: Plan, *, period=H1, as_of=AS_OF, events: int = 10, items=(), indicators=(), late=(), counterparts=(), notes=(), occurrences=(), finished_late=()
 ) -> ReportData:
     """ReportData as `aggregate` gives it; totals follow the catalogue's `counted` (distinct: the largest)."""
     frame = pd.DataFrame(list(indicators), columns=INDICATOR_COLUMNS)
@@ -158,7 +168,7 @@ def make_data(
         counterparts=pd.DataFrame(list(counterparts), columns=COUNTERPART_COLUMNS),
         notes=pd.DataFrame(list(notes), columns=NOTE_COLUMNS),
         occurrences=pd.DataFrame(list(occurrences), columns=OCCURRENCE_COLUMNS),
-        finished_late=pd.DataFrame(columns=FINISHED_LATE_COLUMNS),
+        finished_late=pd.DataFrame(list(finished_late), columns=FINISHED_LATE_COLUMNS),
     )
 
 
@@ -275,28 +285,50 @@ def test_the_annual_report_looks_ahead_to_the_next_year(plan, year):
     assert year.sections[3].heading == "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM 2024"
     tasks = "\n".join(section(year, "IV."))
     assert "xây dựng kế hoạch tổ chức triển khai hoạt động thông tin, tuyên truyền đối ngoại của ngành văn hoá và thể thao năm 2024" in tasks
+    assert "- Văn phòng Sở tham mưu xây dựng kế hoạch tổ chức triển khai" in tasks and "tổng kết" not in tasks
     assert "[Cần bổ sung: nhiệm vụ trọng tâm năm 2024" in tasks
     quarter = build_narrative(make_data(plan, period=ReportingPeriod.parse("2023-Q4"), as_of=D(2023, 12, 20)))
     assert quarter.sections[3].heading == "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ QUÝ I NĂM 2024"
 
 
-def test_the_opening_cites_the_legal_bases_then_the_plan(plan):
-    intro = build_narrative(make_data(plan)).intro
-    assert intro.startswith("Thực hiện ")
-    assert plan.legal_bases, "the 2023 plan has legal bases to cite"
-    for basis in plan.legal_bases:
-        cited = f"{basis.kind} số {basis.number} ngày {basis.date:%d/%m/%Y}"
+def test_prose_dates_pad_the_day_not_the_month():
+    assert [prose_date(d) for d in (D(2023, 4, 27), D(2015, 9, 7), D(2023, 12, 31), D(2024, 1, 5))] == ["27/4/2023", "07/9/2015", "31/12/2023", "05/1/2024"]
+
+
+def test_the_opening_cites_the_plan_and_the_plans_it_implements_the_other_bases_open_section_i(plan):
+    narrative = build_narrative(make_data(plan))
+    intro, direction = narrative.intro, section(narrative, "I.")
+    implemented = [b for b in plan.legal_bases if b.kind == plan.document.type]
+    others = [b for b in plan.legal_bases if b.kind != plan.document.type]
+    assert implemented and others, "the 2023 plan implements plans and has other legal bases"
+    assert intro.startswith("Thực hiện Kế hoạch số 326/KH-SVHTT ngày 27/4/2023 của Sở Văn hóa và Thể thao thành phố Hà Nội về ")
+    for basis in implemented:  # the plans it implements, after the plan itself
+        cited = f"{basis.kind} số {basis.number} ngày {prose_date(basis.date)}"
         assert cited in intro, cited
-        assert intro.index(cited) < intro.index("326/KH-SVHTT")
-    assert "đã ban hành Kế hoạch số 326/KH-SVHTT ngày 27/04/2023" in intro
-    assert intro.endswith("báo cáo kết quả thực hiện 6 tháng đầu năm 2023 (tình hình đến ngày 16/06/2023) như sau:")
+        assert intro.index("326/KH-SVHTT") < intro.index(cited)
+        assert cited not in direction[0]
+    for basis in others:  # the other legal bases: section I, before the plan was issued
+        cited = f"{basis.kind} số {basis.number} ngày {prose_date(basis.date)}"
+        assert basis.number not in intro, cited
+        assert cited in direction[0], cited
+        assert direction[0].index(cited) < direction[0].index("Sở ban hành Kế hoạch số 326/KH-SVHTT")
+    assert "Nghị định số 72/2015/NĐ-CP ngày 07/9/2015" in direction[0] and "07/09/2015" not in direction[0]
+    assert direction[0].startswith("Căn cứ ")
+    assert f", ngày 27/4/2023, Sở ban hành Kế hoạch số 326/KH-SVHTT gồm {len(plan.items)} nội dung;" in direction[0]
+    assert intro.endswith(", Sở báo cáo kết quả thực hiện 6 tháng đầu năm 2023 (tình hình đến ngày 16/6/2023) như sau:")
+    assert "đã ban hành" not in intro and "27/04/2023" not in intro
 
 
-def test_direction_says_how_many_items_were_prepared(plan):
+def test_direction_says_how_many_of_the_departments_own_items_were_prepared(plan):
+    own = [i.number for i in plan.items if any(u.id == i.lead for u in plan.units)]
+    assert 6 not in own and len(own) == len(plan.items) - 1  # item 6 is the city's
     rows = [item_row(plan, i.number, prepared=i.number in (1, 6, 7)) for i in plan.items]
     direction = section(build_narrative(make_data(plan, items=rows)), "I.")
     assert "Kế hoạch số 326/KH-SVHTT" in direction[0] and f"gồm {len(plan.items)} nội dung" in direction[0]
-    assert "chuẩn bị điều kiện triển khai 3/9 nội dung" in direction[1]
+    # the city's item 6, prepared or not, is not the Department's to count
+    assert direction[1] == (
+        f"Các phòng, đơn vị được giao chủ trì đã xây dựng kế hoạch chi tiết, hoàn thành công tác chuẩn bị đối với 2/{len(own)} nội dung do Sở chủ trì."
+    )
     assert direction[-1].startswith(OPEN)
 
 
@@ -307,11 +339,24 @@ def test_item_results_use_the_indicator_phrases_and_the_lead_units_full_name(pla
     translations = item_blocks(year, 1)
     assert translations.startswith("Trung tâm Thông tin Triển lãm chủ trì, phối hợp với Văn phòng Sở duy trì, nâng cao chất lượng")
     # 3 months × 18 and 5 months × 24, worded by the catalogue's phrases
-    assert "Từ tháng 4 đến tháng 11/2023, đã dịch 174 tin, bài; đăng 164 tin, bài trên Cổng thông tin đối ngoại của Thành phố." in translations
+    # each result says who did it: the lead unit
+    assert (
+        "Từ tháng 4 đến tháng 11/2023, Trung tâm Thông tin Triển lãm đã dịch 174 tin, bài; đăng 164 tin, bài trên Cổng thông tin đối ngoại của Thành phố."
+        in translations
+    )
     assert "Số tin, bài được dịch" not in translations  # the label is for the annex
-    assert "Phòng Quản lý Thể dục Thể thao chủ trì tổ chức các chương trình giao lưu về thể thao" in item_blocks(year, 2)
-    # item 6 is led outside the Department: the Department's unit coordinates
+    # the closing note on the item's own window says nothing the months do not
+    assert "Tổng hợp theo từng tháng" not in translations
+    sports = item_blocks(year, 2)
+    assert "Phòng Quản lý Thể dục Thể thao chủ trì tổ chức các chương trình giao lưu về thể thao" in sports
+    assert "Trong năm 2023, Phòng Quản lý Thể dục Thể thao đã tổ chức 3 sự kiện, chương trình;" in sports
+    assert "Từ ngày 10 đến ngày 11/8/2023, Phòng Tổ chức Pháp chế đã tổ chức 1 khóa tập huấn, bồi dưỡng; có 150 học viên tham dự." in item_blocks(year, 3)
+    # item 6 is led outside the Department: the Department's unit coordinates, and its results are the coordinating unit's
     assert item_blocks(year, 6).startswith("Văn phòng Sở phối hợp với Ủy ban nhân dân thành phố Hà Nội tổ chức Hội nghị")
+    month = occurrence(6, "2023-04", D(2023, 4, 1), D(2023, 4, 30), participants=600)
+    city = item_blocks(build_narrative(make_data(plan, occurrences=[month])), 6)
+    assert "Từ tháng 4/2023, Văn phòng Sở đã thu hút 600 lượt người tham gia." in city
+    assert "Ủy ban nhân dân thành phố Hà Nội đã" not in city
 
 
 def test_no_short_names_anywhere_in_the_body(plan, year):
@@ -333,24 +378,51 @@ def test_a_held_event_reads_the_day_it_was_held_not_the_expected_window(plan, ye
     event = item_blocks(year, 9)
     assert "Ngày 28/10/2023, sự kiện được tổ chức tại Phố đi bộ hồ Hoàn Kiếm, Hà Nội" in event
     assert "dự kiến" not in event and "21/10" not in event and "cuối tháng 10" not in event
-    # Confirmed partners are named with the event, the one that declined is not.
-    assert "với sự phối hợp của Đại sứ quán Australia tại Việt Nam" in event and "Canada" not in event
+    # Confirmed partners are named with the event, embassies grouped; the one that declined is not.
+    assert (
+        "với sự phối hợp của Đại sứ quán các nước Australia, Italia, Malaysia, Vương quốc Hà Lan, Pháp, Singapore và Nhật Bản tại Việt Nam;"
+        in event
+    )
+    assert "Canada" not in event and event.count("Đại sứ quán") == 1
     assert "thu hút 15.000 lượt người tham gia" in event
     # Hand-made: a dated event without held_on keeps the plan's exact dates; with one in an expected window, that day.
     data = make_data(plan, occurrences=[occurrence(9, "main", D(2023, 10, 21), D(2023, 10, 31), D(2023, 10, 27), participants=10)])
     assert "Ngày 27/10/2023, sự kiện được tổ chức" in item_blocks(build_narrative(data), 9)
 
 
+def test_the_host_an_item_names_is_not_listed_as_its_partner(plan, year):
+    """Item 7 supports the EU Delegation's own event: the Delegation is named once, as the host."""
+    village = item_blocks(year, 7)
+    host = "Phái đoàn Liên minh Châu Âu tại Việt Nam"
+    assert f"hỗ trợ {host} tổ chức sự kiện" in village
+    assert village.count(host) == 1 and "với sự phối hợp của" not in village
+    assert "Từ ngày 12 đến ngày 14/5/2023, sự kiện được tổ chức tại Phố đi bộ hồ Hoàn Kiếm, Hà Nội;" in village
+
+
+def test_partners_are_named_with_embassies_grouped():
+    eu, au, it = "Phái đoàn Liên minh Châu Âu tại Việt Nam", "Đại sứ quán Australia tại Việt Nam", "Đại sứ quán Italia tại Việt Nam"
+    assert partners_text([au]) == au
+    assert partners_text([au, it]) == "Đại sứ quán các nước Australia và Italia tại Việt Nam"
+    assert partners_text([au, eu, it]) == f"{eu} và Đại sứ quán các nước Australia và Italia tại Việt Nam"
+    assert partners_text([eu]) == eu and partners_text([]) == ""
+
+
 def test_an_on_request_item_gives_each_held_occurrence_with_its_date_and_requester(plan, year):
     requested = item_blocks(year, 8)
-    singapore = "Ngày 01/08/2023, theo đề nghị của Đại sứ quán Singapore tại Việt Nam, tổ chức 1 sự kiện, chương trình; thu hút 800 lượt người tham gia"
-    japan = "Ngày 21/09/2023, theo đề nghị của Đại sứ quán Nhật Bản tại Việt Nam, tổ chức 1 sự kiện, chương trình; thu hút 1.500 lượt người tham gia"
+    singapore = (
+        "Ngày 01/8/2023, theo đề nghị của Đại sứ quán Singapore tại Việt Nam, Văn phòng Sở đã tổ chức 1 sự kiện, chương trình; "
+        "thu hút 800 lượt người tham gia"
+    )
+    japan = (
+        "Ngày 21/9/2023, theo đề nghị của Đại sứ quán Nhật Bản tại Việt Nam, Văn phòng Sở đã tổ chức 1 sự kiện, chương trình; "
+        "thu hút 1.500 lượt người tham gia"
+    )
     assert singapore in requested and japan in requested
     assert requested.index(singapore) < requested.index(japan)
     # In the half-year (to 30/6) neither was held yet: the item goes on.
     data = make_data(plan)
     assert "theo đề nghị" not in item_blocks(build_narrative(data), 8)
-    assert "Đến ngày 16/06/2023, nội dung đang được tiếp tục triển khai." in item_blocks(build_narrative(data), 8)
+    assert "Đến ngày 16/6/2023, nội dung đang được tiếp tục triển khai." in item_blocks(build_narrative(data), 8)
 
 
 def test_a_done_item_without_any_result_asks_the_drafter(plan):
@@ -397,27 +469,37 @@ def test_distinct_indicators_are_never_summed_in_the_text(plan, year):
     # countries 6 + 2 + 20 + 7 = 35 and embassies 18 + 1 + 1 + 7 = 27 would be sums
     assert "35 quốc gia" not in text and "27 cơ quan" not in text
     achievements = "\n".join(section(year, "III."))
-    assert "quốc gia" not in achievements.split("Các hoạt động nhận được")[0]  # the overall sentence sums only summable figures
+    assert "Sở đã phối hợp trực tiếp với" in achievements
+    assert "quốc gia" not in achievements.split("Sở đã phối hợp trực tiếp với")[0]  # the overall sentence sums only summable figures
     # A monthly item: the same 3 countries in April and May are 3, while the articles add up.
     months = [
         occurrence(1, "2023-04", D(2023, 4, 1), D(2023, 4, 30), articles_translated=10, partner_countries=3),
         occurrence(1, "2023-05", D(2023, 5, 1), D(2023, 5, 31), articles_translated=12, partner_countries=3),
     ]
     monthly = item_blocks(build_narrative(make_data(plan, occurrences=months)), 1)
-    assert "Từ tháng 4 đến tháng 5/2023, đã dịch 22 tin, bài; có sự tham gia của đại diện 3 quốc gia." in monthly
+    assert "Từ tháng 4 đến tháng 5/2023, Trung tâm Thông tin Triển lãm đã dịch 22 tin, bài; có sự tham gia của đại diện 3 quốc gia." in monthly
 
 
 # --- III. assessment ---------------------------------------------------------------------------
 
 
-def test_declined_and_unanswered_counterparts_are_counted_never_named(plan, year):
-    """The sample: Canada declines item 9. The body never names it, in section III not at all."""
+DECLINED = "Một số cơ quan đại diện nước ngoài được mời chưa thể tham gia phối hợp tổ chức các hoạt động."
+
+
+def test_declined_and_unanswered_counterparts_are_neither_counted_nor_named(plan, year):
+    """The sample: Canada declines item 9. The body never names it, in section III not at all, and
+    says that some invitations were not taken up without counting them."""
     canada = plan.counterpart("dsq-canada")
     names = [canada.name, canada.short_name or canada.name, "Canada"]
     assessment = "\n".join(section(year, "III."))
     for name in names:
         assert name not in assessment, name
-    assert "chưa thể tham gia phối hợp tổ chức các hoạt động (1 lượt mời)" in assessment
+    assert DECLINED in section(year, "III.")
+    assert "lượt mời" not in year.text()
+    partners = next(t for t in section(year, "III.") if t.startswith("Sở đã phối hợp trực tiếp với "))
+    assert partners.startswith("Sở đã phối hợp trực tiếp với 8 cơ quan đại diện nước ngoài, tổ chức quốc tế tại Việt Nam (")
+    assert partners.endswith(") trong tổ chức các hoạt động, góp phần quảng bá hình ảnh Thủ đô Hà Nội với bạn bè quốc tế.")
+    assert "Đại sứ quán các nước Australia, Italia, Malaysia, Vương quốc Hà Lan, Pháp, Singapore và Nhật Bản tại Việt Nam" in partners
     body = year.text()
     for name in names:
         for word in ("từ chối", "không phản hồi"):
@@ -447,7 +529,8 @@ def test_a_reason_or_note_naming_a_declined_counterpart_is_left_to_the_drafter(p
         assert name not in body, name
     assert "Đã thuê sân khấu." in item_blocks(narrative, 9)  # other notes stay
     assert "[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 9]" in body
-    assert "(2 lượt mời)" in body
+    assert DECLINED in section(narrative, "III.")  # one declined, one silent: said once, not counted
+    assert "lượt mời" not in body
     assert "Đại sứ quán Pháp tại Việt Nam" in body  # a partner that took part is named
 
 
@@ -460,9 +543,9 @@ def test_a_late_item_gives_its_reason_or_a_placeholder(plan):
     first = next(t for t in shortcomings if t.startswith("Nội dung 1 "))
     fifth = next(t for t in shortcomings if t.startswith("Nội dung 5 "))
     assert shortcomings.index(first) < shortcomings.index(fifth)
-    assert "Trung tâm Thông tin Triển lãm chủ trì chưa hoàn thành đúng thời hạn: bước báo cáo tháng 5/2023 (hạn 07/06/2023)" in first
+    assert "Trung tâm Thông tin Triển lãm chủ trì chưa hoàn thành đúng thời hạn: khâu báo cáo tháng 5/2023 (hạn 07/6/2023)" in first
     assert first.endswith("[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 1]")
-    assert "Nguyên nhân" not in first
+    assert "Nguyên nhân" not in first and "bước" not in first
     assert fifth.endswith("Nguyên nhân: Chưa bố trí được kinh phí.")
     assert OPEN not in fifth
 
@@ -470,8 +553,63 @@ def test_a_late_item_gives_its_reason_or_a_placeholder(plan):
 def test_many_late_stages_of_one_item_are_named_up_to_three_and_counted(plan):
     late = [late_row(1, "coordination", D(2023, m, 3), "", occurrence=f"2023-{m:02d}") for m in range(4, 12)]
     line = next(t for t in section(build_narrative(make_data(plan, late=late)), "III.") if t.startswith("Nội dung 1 "))
-    assert "bước phối hợp tháng 4/2023 (hạn 03/04/2023)" in line and "tháng 6/2023" in line and "tháng 7/2023" not in line
-    assert "và 5 bước khác (chi tiết tại Phụ lục)" in line
+    assert "khâu phối hợp tháng 4/2023 (hạn 03/4/2023)" in line and "tháng 6/2023" in line and "tháng 7/2023" not in line
+    assert "và 5 khâu khác (chi tiết tại Phụ lục)" in line and "bước" not in line
+
+
+def test_the_citys_item_is_never_reported_late_by_the_department(plan):
+    """Item 6 is led by the city: the Department does not report its superior late, in progress or finished."""
+    late = [late_row(6, "coordination", D(2023, 3, 30), None), late_row(5, "coordination", D(2023, 5, 30), "Chưa bố trí được kinh phí.")]
+    finished = [finished_late_row(plan, 6, "reporting", D(2023, 4, 20), D(2023, 4, 25))]
+    shortcomings = "\n".join(section(build_narrative(make_data(plan, late=late, finished_late=finished)), "III."))
+    assert "Nội dung 5 (" in shortcomings
+    assert "Nội dung 6" not in shortcomings and "nội dung 6" not in shortcomings and "Ủy ban nhân dân" not in shortcomings
+
+
+def test_late_completions_are_named_by_task_without_counts_or_working_days(plan):
+    finished = [
+        finished_late_row(plan, 1, "reporting", D(2023, 5, 5), D(2023, 5, 10), occurrence="2023-04"),
+        finished_late_row(plan, 1, "reporting", D(2023, 6, 7), D(2023, 6, 9), occurrence="2023-05"),
+        finished_late_row(plan, 7, "coordination", D(2023, 4, 28), D(2023, 5, 3)),
+        finished_late_row(plan, 6, "reporting", D(2023, 4, 20), D(2023, 4, 25)),  # the city's: not said
+    ]
+    shortcomings = section(build_narrative(make_data(plan, finished_late=finished)), "III.")
+    line = next(t for t in shortcomings if t.startswith("Một số nhiệm vụ hoàn thành chậm"))
+    assert line == (
+        "Một số nhiệm vụ hoàn thành chậm so với thời hạn đề ra: dịch thuật tin, bài đối ngoại (nội dung 1) và "
+        f"{plan.item(7).short_title[:1].lower()}{plan.item(7).short_title[1:]} (nội dung 7). [Cần bổ sung: nguyên nhân hoàn thành chậm]"
+    )
+    assert not re.search(r"ngày làm việc|bước|khâu|\d+ lần", line)
+    # an item still late is reported once, as late, not again as finished late
+    still = section(build_narrative(make_data(plan, late=[late_row(1, "reporting", D(2023, 6, 7), None, occurrence="2023-06")], finished_late=finished[:1])), "III.")
+    assert not any(t.startswith("Một số nhiệm vụ hoàn thành chậm") for t in still)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in reports.narrative: III.2 skips the city's item 6, but its II line still says "
+    "'còn chậm so với thời hạn (nêu tại mục III)' and IV still writes '- Ủy ban nhân dân thành phố Hà Nội khẩn trương hoàn thành nội dung 6'",
+)
+def test_the_citys_late_item_is_not_pointed_to_section_iii_nor_told_to_hurry(plan, year):
+    assert "Nội dung 6" not in "\n".join(section(year, "III."))
+    assert "(nêu tại mục III)" not in item_blocks(year, 6)
+    assert not any(t.startswith("- Ủy ban nhân dân thành phố Hà Nội") for t in section(year, "IV."))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in reports.narrative: three sentences still write short_date (dd/mm/yyyy): occurrence_label in III.2 "
+    "('khâu phối hợp đợt ngày 10/08/2023 (hạn 03/8/2023)'), the no-events sentence and IV's 'trước ngày …'",
+)
+def test_every_date_in_a_sentence_is_a_prose_date(plan, year):
+    padded_month = re.compile(r"\b\d{1,2}/0\d/\d{4}\b")  # 10/08/2023: the annex's form, not the sentences'
+    quiet = build_narrative(make_data(plan, events=0))  # the no-events sentence
+    first_quarter = build_narrative(make_data(plan, period=ReportingPeriod.parse("2023-Q1"), as_of=D(2023, 4, 5)))  # IV's coming dues
+    found = {
+        name: [m.group() for text in all_text(narrative) for m in padded_month.finditer(text)]
+        for name, narrative in (("year", year), ("quiet", quiet), ("first_quarter", first_quarter))
+    }
+    assert found == {"year": [], "quiet": [], "first_quarter": []}
 
 
 def test_nothing_late_is_said_plainly(plan):
@@ -493,7 +631,8 @@ def test_funding_sums_the_funding_indicator_against_the_plans_source(plan, year)
     proposals = section(year, "V.")
     assert proposals[0].startswith(f"Về kinh phí: kinh phí thực hiện Kế hoạch được bảo đảm từ {clean_text(plan.funding.source)[:1].lower()}")
     # 3 × 12 + 5 × 10 (item 1), 180, 65, 310, 120, 250, 95 + 110, 420: eight items
-    assert "Trong năm 2023, các đơn vị báo cáo đã sử dụng 1.636 triệu đồng cho 8 nội dung." in proposals[0]
+    assert proposals[0].endswith(" Tổng kinh phí đã sử dụng để thực hiện Kế hoạch năm 2023 là 1.636 triệu đồng.")
+    assert "các đơn vị báo cáo" not in proposals[0] and "cho 8 nội dung" not in proposals[0]
     assert "triệu đồng kinh phí" not in item_blocks(year, 7)  # money is said once, in section V
 
 
@@ -501,21 +640,25 @@ def test_a_done_item_without_funding_gets_a_placeholder(plan):
     rows = [item_row(plan, i.number, "done" if i.number in (6, 7) else "on_track") for i in plan.items]
     data = make_data(plan, items=rows, indicators=[indicator(plan, 6, "funding_spent", 120), indicator(plan, 7, "participants", 25000)])
     funding = section(build_narrative(data), "V.")[0]
-    assert "đã sử dụng 120 triệu đồng cho 1 nội dung" in funding
+    assert "Tổng kinh phí đã sử dụng để thực hiện Kế hoạch 6 tháng đầu năm 2023 là 120 triệu đồng." in funding
     assert funding.endswith("[Cần bổ sung: kinh phí đã sử dụng của nội dung 7]")
     nothing = section(build_narrative(make_data(plan)), "V.")[0]
     assert nothing.endswith("[Cần bổ sung: kinh phí đã sử dụng trong kỳ]")
 
 
-def test_proposals_for_off_track_items_only(plan):
-    calm = section(build_narrative(make_data(plan)), "V.")
-    assert not any(t.startswith("Đề nghị") for t in calm)
-    assert calm[-1] == "[Cần bổ sung: đề xuất, kiến nghị khác (nếu có)]"
-    rows = [item_row(plan, i.number, "off_track" if i.number == 5 else "on_track") for i in plan.items]
-    proposals = section(build_narrative(make_data(plan, items=rows)), "V.")
-    ask = next(t for t in proposals if t.startswith("Đề nghị"))
-    assert ask.startswith("Đề nghị Ủy ban nhân dân thành phố Hà Nội và Ban Tuyên giáo Thành ủy Hà Nội quan tâm, chỉ đạo")
-    assert ask.endswith("hoàn thành nội dung 5 của Kế hoạch.")
+PROPOSALS = "[Cần bổ sung: đề xuất, kiến nghị với Ủy ban nhân dân thành phố Hà Nội và Ban Tuyên giáo Thành ủy Hà Nội (nếu có)]"
+
+
+def test_proposals_are_left_to_the_drafter_a_placeholder_no_invented_request(plan, year):
+    """The ledger knows what is late, not what the Department needs to finish it: V is the funding,
+    then the drafter's placeholder naming the bodies written to, whatever is off track."""
+    rows = [item_row(plan, i.number, "off_track" if i.number == 5 else "on_track", stages_overdue=int(i.number == 5)) for i in plan.items]
+    late = [late_row(5, "coordination", D(2023, 5, 30), "Chưa bố trí được kinh phí.")]
+    for narrative in (build_narrative(make_data(plan)), build_narrative(make_data(plan, items=rows, late=late)), year):
+        proposals = section(narrative, "V.")
+        assert len(proposals) == 2 and proposals[0].startswith("Về kinh phí:")
+        assert proposals[-1] == PROPOSALS
+        assert not any(t.startswith("Đề nghị") or "quan tâm, chỉ đạo" in t or "hoàn thành nội dung" in t for t in proposals)
 
 
 # --- the document's date -------------------------------------------------------------------------
@@ -538,7 +681,8 @@ def test_report_date_is_the_sending_day_for_an_early_report_else_the_next_workin
 def test_a_period_without_events_says_so(plan):
     narrative = build_narrative(make_data(plan, events=0))
     assert narrative.no_events is not None and narrative.no_events.startswith(NO_EVENTS)
-    assert "từ ngày 01/01/2023 đến ngày 16/06/2023" in narrative.no_events  # the period's months, up to the report
+    # the period's months, up to the report (the date format: test_every_date_in_a_sentence_is_a_prose_date)
+    assert re.search(r"từ ngày 01/0?1/2023 đến ngày 16/0?6/2023", narrative.no_events)
     assert section(narrative, "III.")[1].startswith(NO_EVENTS)
     assert len([b for b in narrative.sections[1].blocks if b.heading]) == len(plan.items)  # every item is still reported
 
@@ -573,7 +717,7 @@ def test_the_placeholders_are_found_in_the_text(plan, year):
         "bài học kinh nghiệm rút ra trong kỳ",
         "nhiệm vụ trọng tâm 6 tháng cuối năm 2023 theo chỉ đạo của cấp trên (nếu có)",
         "kinh phí đã sử dụng trong kỳ",
-        "đề xuất, kiến nghị khác (nếu có)",
+        "đề xuất, kiến nghị với Ủy ban nhân dân thành phố Hà Nội và Ban Tuyên giáo Thành ủy Hà Nội (nếu có)",
     ]
     for text in (narrative.text(), year.text()):
         assert len(placeholders_in(text)) == text.count(OPEN)
@@ -584,4 +728,4 @@ def test_the_report_made_later_is_dated_later_but_counts_the_same_year(plan, led
     made = {day: aggregate(plan, ledger, YEAR, day) for day in (D(2023, 12, 31), D(2024, 1, 20))}
     assert made[D(2023, 12, 31)].window == made[D(2024, 1, 20)].window == (D(2023, 1, 1), D(2023, 12, 31))
     sentences = {day: "\n".join(section(build_narrative(data), "II.")) for day, data in made.items()}
-    assert sentences[D(2023, 12, 31)].replace("31/12/2023", "X") == sentences[D(2024, 1, 20)].replace("20/01/2024", "X")
+    assert sentences[D(2023, 12, 31)].replace("31/12/2023", "X") == sentences[D(2024, 1, 20)].replace("20/1/2024", "X")

@@ -49,13 +49,19 @@ def test_no_cell_holds_a_code_of_the_contract(workbook, data):
     assert found == []
 
 
+INTERNAL_COUNTERPARTS_TITLE = "Tình hình mời phối hợp các đối tác nước ngoài (tài liệu nội bộ, không gửi kèm báo cáo)"
+
+
 def test_each_sheet_opens_with_the_department_its_title_and_the_period(workbook):
     assert workbook.sheetnames == [TABLES_BY_KEY[k].sheet for k in SHEET_ORDER]
     for key in SHEET_ORDER:
         sheet = workbook[TABLES_BY_KEY[key].sheet]
         assert sheet["A1"].value == "Sở Văn hóa và Thể thao thành phố Hà Nội"
-        assert sheet["A2"].value == TABLES_BY_KEY[key].title and sheet["A2"].font.bold
-        assert sheet["A3"].value == "Kỳ báo cáo: 6 tháng đầu năm 2023 — số liệu từ 15/12/2022 đến 14/06/2023, tình hình đến ngày 20/06/2023"
+        # the counterparts' sheet keeps who declined: its title says it stays in the Department
+        title = INTERNAL_COUNTERPARTS_TITLE if key == "counterparts" else TABLES_BY_KEY[key].title
+        assert sheet["A2"].value == title and sheet["A2"].font.bold
+        # the period's months, up to the report day (20/06, before the half-year's 30/06)
+        assert sheet["A3"].value == "Kỳ báo cáo: 6 tháng đầu năm 2023 — số liệu từ 01/01/2023 đến 20/06/2023, tình hình đến ngày 20/06/2023"
         assert [c.value for c in sheet[HEADER_ROW]] == [header for _, header in TABLES_BY_KEY[key].xlsx]
         assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"  # the header row stays in view
 
