@@ -23,9 +23,11 @@ from reports.narrative import (
     clean_text,
     held_dates,
     item_numbers,
+    names_none,
     number_text,
     occurrence_label,
     required_date,
+    withheld_names,
 )
 from reports.placeholders import placeholder, placeholders_in
 
@@ -104,6 +106,7 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
         if records:
             total = ["Tổng cộng"] + [n(sum(int(r[c]) for r in records)) for c in columns]
     elif key == "late":
+        withheld = withheld_names(data)
         rows = []
         for r in frame_records(data.late):
             where = occurrence_label(r["occurrence"])
@@ -114,7 +117,7 @@ def _table_rows(data: ReportData, key: str) -> tuple[list[list[str]], list[str] 
                     short_date(required_date(r["due"])),
                     n(r["working_days_late"]),
                     clean_text(r["lead"]),
-                    clean_text(r["reason"]) or placeholder(f"nguyên nhân chậm tiến độ của nội dung {int(r['item_number'])}"),
+                    _reason(r, withheld),
                 ]
             )
     elif key == "counterparts":  # leaves the Department: who took part, never who declined (see the XLSX)
@@ -133,6 +136,15 @@ def _when(data: ReportData, item: Item, row: dict[str, Any]) -> str:
     if not held:
         return planned
     return f"{planned}; {held}" if isinstance(item.window, AllYearWindow) else held
+
+
+def _reason(row: dict[str, Any], withheld: list[str]) -> str:
+    """The late step's reason as given, unless it names a counterpart the report must not name (or
+    none was given): then the drafter's placeholder."""
+    reason = clean_text(row["reason"])
+    if reason and names_none(reason, withheld):
+        return reason
+    return placeholder(f"nguyên nhân chậm tiến độ của nội dung {int(row['item_number'])}")
 
 
 def abbreviations(plan: Plan) -> str:
@@ -247,7 +259,7 @@ def report_context(
             {"heading": section.heading, "blocks": [{"text": b.text, "heading": b.heading} for b in section.blocks]}
             for section in narrative.sections
         ],
-        "placeholders": placeholders_in(narrative.text()),
+        "placeholders": list(dict.fromkeys(placeholders_in("\n".join([narrative.text(), *(" ".join(row) for t in tables.values() for row in t.rows)])))),
         "closing": narrative.closing,
         "tables": tables,
         "annex": [tables[k] for k in ANNEX_TABLES],

@@ -165,7 +165,7 @@ def build_narrative(data: ReportData) -> Narrative:
     if data.empty:
         start, end = data.window
         no_events = (
-            f"{NO_EVENTS} (không có thông tin cập nhật nào từ ngày {short_date(start)} đến ngày {short_date(min(end, data.as_of))}). "
+            f"{NO_EVENTS} (không có thông tin cập nhật nào từ ngày {prose_date(start)} đến ngày {prose_date(min(end, data.as_of))}). "
             "Các nội dung của Kế hoạch tiếp tục được theo dõi và báo cáo ở kỳ sau."
         )
     closing = (
@@ -411,20 +411,20 @@ def _item_blocks(data: ReportData, item: Item, row: dict[str, Any]) -> list[str]
             results.append(sentence + (f"; {said}." if said else "."))
         else:
             results.append(f"{when}{where}, {doer} đã " + (f"{said}." if said else "tổ chức thực hiện."))
-    withheld = _withheld(data)
+    withheld = withheld_names(data)
     # A closing note on an item followed by months or sessions ("Tổng hợp theo từng tháng.") says
     # nothing of its own: the months' and sessions' results are written above.
     umbrella = {as_date(o["executed_on"]) for o in occurrences if o["occurrence"] == "main" and not (o["indicators"] or {})} if len(occurrences) > 1 else set()
     for note in sorted(_of_item(data.notes, number), key=lambda r: (as_date(r["date"]) or dt.date.min)):
         text = clean_text(note["text"])
-        if text and str(note["stage"]) == Stage.EXECUTION.value and _names_none(text, withheld) and as_date(note["date"]) not in umbrella:
+        if text and str(note["stage"]) == Stage.EXECUTION.value and names_none(text, withheld) and as_date(note["date"]) not in umbrella:
             results.append(_capital(text.rstrip(".")) + ".")
     lines += results
     rag = str(row["rag"])
     if rag == "done" and not results:
         lines.append(placeholder(f"kết quả cụ thể của nội dung {number} trong {data.period.label}"))
     elif rag != "done":
-        late = int(row["stages_overdue"])
+        late = int(row["stages_overdue"]) and _led_here(plan, item)  # the city's own item: not the Department's to call late
         state = "chưa hoàn thành, còn chậm so với thời hạn (nêu tại mục III)" if late else "đang được tiếp tục triển khai"
         lines.append(f"Đến ngày {prose_date(data.as_of)}, nội dung {state}.")
     return lines
@@ -479,7 +479,7 @@ def _late_by_item(data: ReportData) -> dict[int, list[dict[str, Any]]]:
     return grouped
 
 
-def _withheld(data: ReportData) -> list[str]:
+def withheld_names(data: ReportData) -> list[str]:
     """The names (full and short) of the counterparts that only declined or did not answer in the
     period: the body never names them, not even in a note or a reason a unit wrote."""
     known = {c.id: c for c in data.plan.counterparts}
@@ -492,7 +492,7 @@ def _withheld(data: ReportData) -> list[str]:
     return [n for n in dict.fromkeys(names) if n]
 
 
-def _names_none(text: str, withheld: Iterable[str]) -> bool:
+def names_none(text: str, withheld: Iterable[str]) -> bool:
     folded = text.casefold()
     return not any(name.casefold() in folded for name in withheld)
 
@@ -502,11 +502,19 @@ def _reasons(rows: list[dict[str, Any]], withheld: Iterable[str] = ()) -> list[s
     drafter (the placeholder stands instead)."""
     withheld = list(withheld)
     reasons = (clean_text(r["reason"]).rstrip(".") for r in rows if clean_text(r["reason"]))
-    return list(dict.fromkeys(r for r in reasons if _names_none(r, withheld)))
+    return list(dict.fromkeys(r for r in reasons if names_none(r, withheld)))
+
+
+def occurrence_words(occurrence: Any) -> str:
+    """`occurrence_label` with the dates as the sentences write them ("đợt ngày 10/8/2023")."""
+    text = clean_text(occurrence)
+    if day := re.match(r"(\d{4}-\d{2}-\d{2})(?:$|-)", text):
+        return f"đợt ngày {prose_date(dt.date.fromisoformat(day.group(1)))}"
+    return occurrence_label(occurrence)
 
 
 def _stage_text(row: dict[str, Any]) -> str:
-    where = occurrence_label(row["occurrence"])
+    where = occurrence_words(row["occurrence"])
     return f"khâu {clean_text(row['stage_label']).lower()}" + (f" {where}" if where else "") + f" (hạn {prose_date(required_date(row['due']))})"
 
 
@@ -514,7 +522,7 @@ def _shortcomings(data: ReportData) -> Iterable[str]:
     plan = data.plan
     names = {i.number: i for i in plan.items}
     late = _late_by_item(data)
-    withheld = _withheld(data)
+    withheld = withheld_names(data)
     said = False
     for number, rows in late.items():
         item = names.get(number)
@@ -582,7 +590,7 @@ def _next_tasks(data: ReportData) -> Iterable[str]:
     calendar = working_calendar(plan)
     for item in plan.items:
         row = items.get(item.number)
-        if row is None or str(row["rag"]) == "done":
+        if row is None or str(row["rag"]) == "done" or not _led_here(plan, item):
             continue
         lead = plan.party_name(item.lead)
         if item.number in late:
@@ -593,7 +601,7 @@ def _next_tasks(data: ReportData) -> Iterable[str]:
         dues = stage_due_dates(plan, item, calendar=calendar) or {}  # None: on request, no dates of its own
         coming = [(stage, due) for stage, due in dues.items() if data.as_of < due <= dt.date(plan.year, 12, 31)]
         if coming:
-            stages = "; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {short_date(d)}" for s, d in coming)
+            stages = "; ".join(f"{STAGE_LABELS[s].lower()} trước ngày {prose_date(d)}" for s, d in coming)
             yield f"- {lead} tiếp tục triển khai nội dung {item.number} ({item.short_title}): {stages}."
         elif item.kind is ItemKind.ON_REQUEST:
             yield f"- {lead} chủ động phối hợp tổ chức nội dung {item.number} ({item.short_title}) khi có đề nghị của phía bạn."
