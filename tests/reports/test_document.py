@@ -303,12 +303,6 @@ def test_the_annex_late_table_leaves_a_missing_reason_to_the_drafter(data):
     assert reasons["5"].startswith("=HYPERLINK")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in reports.content: context['placeholders'] (ReportFiles.placeholders, the draft's record) reads only the "
-    "narrative, while the annex late table now writes a placeholder for any missing reason; a late item the body does not "
-    "report (the city's item 6) leaves '[Cần bổ sung: nguyên nhân chậm tiến độ của nội dung 6]' in the annex, unlisted",
-)
 def test_every_placeholder_in_the_annex_is_listed(data, plan):
     import dataclasses
 

@@ -585,22 +585,12 @@ def test_late_completions_are_named_by_task_without_counts_or_working_days(plan)
     assert not any(t.startswith("Một số nhiệm vụ hoàn thành chậm") for t in still)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in reports.narrative: III.2 skips the city's item 6, but its II line still says "
-    "'còn chậm so với thời hạn (nêu tại mục III)' and IV still writes '- Ủy ban nhân dân thành phố Hà Nội khẩn trương hoàn thành nội dung 6'",
-)
 def test_the_citys_late_item_is_not_pointed_to_section_iii_nor_told_to_hurry(plan, year):
     assert "Nội dung 6" not in "\n".join(section(year, "III."))
     assert "(nêu tại mục III)" not in item_blocks(year, 6)
     assert not any(t.startswith("- Ủy ban nhân dân thành phố Hà Nội") for t in section(year, "IV."))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in reports.narrative: three sentences still write short_date (dd/mm/yyyy): occurrence_label in III.2 "
-    "('khâu phối hợp đợt ngày 10/08/2023 (hạn 03/8/2023)'), the no-events sentence and IV's 'trước ngày …'",
-)
 def test_every_date_in_a_sentence_is_a_prose_date(plan, year):
     padded_month = re.compile(r"\b\d{1,2}/0\d/\d{4}\b")  # 10/08/2023: the annex's form, not the sentences'
     quiet = build_narrative(make_data(plan, events=0))  # the no-events sentence
