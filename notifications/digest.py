@@ -52,9 +52,10 @@ def executed_occurrences(status: ItemStatus) -> set[str]:
 
 
 def moot(view: StageView, as_of: dt.date, executed: set[str]) -> bool:
-    """Whether nobody is to be asked about a stage any more: the preparation or the coordination of
-    an occurrence whose event has taken place (its last day passed, or its execution recorded)."""
-    return view.stage in (Stage.PREPARATION, Stage.COORDINATION) and event_over(view.occurrence, as_of, view.occurrence.id in executed)
+    """Whether nobody is to be asked about a stage any more: the coordination with counterparts of an
+    occurrence whose event has taken place (its last day passed, or its execution recorded). The
+    other stages are still reported (what was prepared and held feeds the report)."""
+    return view.stage is Stage.COORDINATION and event_over(view.occurrence, as_of, view.occurrence.id in executed)
 
 
 def reports(plan: Plan, item: Item, unit_id: str) -> bool:
