@@ -224,7 +224,7 @@ def _send_coordination_mail(plan, status, as_of: dt.date, logger) -> None:
     """Invitations, reminders, overdue notices and escalations this item calls for today."""
     from notifications.coordination import coordination_mails
 
-    mails = coordination_mails(plan, [status], as_of)
+    mails = coordination_mails(plan, [status], as_of, links=resources.form_links(plan))
     if mails:
         queue_mail(plan.id, mails)
     deliver_and_check(logger)

@@ -27,7 +27,7 @@ def queue_digests(as_of: dt.date, unit: str | None, plan_path: str | None) -> tu
     """Queue the week's digests (one unit's, if asked): the plan id and the keys newly queued."""
     plan, _ = resources.load(plan_path)
     statuses = plan_status(plan, resources.ledger().events(plan.id), as_of)
-    mails = digest_mails(plan, statuses, as_of)
+    mails = digest_mails(plan, statuses, as_of, links=resources.form_links(plan))
     if unit is not None:
         mails = [m for m in mails if f"/{unit}/" in m.key]
     return plan.id, queue_mail(plan.id, mails)

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kehoach.settings import Settings
+from notifications.form_links import FormLinks
 from plan.events import PlanRef, plan_ref
 from plan.ledger import Ledger, LedgerError
 from plan.load import load_plan
@@ -62,6 +63,15 @@ def settings() -> Settings:
 def today() -> dt.date:
     """Today in Hanoi: a run at 06:30 Hanoi time belongs to that day, whatever the server's zone."""
     return dt.datetime.now(TIMEZONE).date()
+
+
+def form_links(plan: Plan) -> FormLinks | None:
+    """The links to the units' forms for the mail about `plan`, signed today; None without forms
+    configured (KEHOACH_FORMS_URL and KEHOACH_FORMS_SECRET): the mail then says whom to send to."""
+    current = settings()
+    if not current.has_forms or not current.forms_url or not current.forms_secret:
+        return None
+    return FormLinks(current.forms_url, current.forms_secret, plan.id, current.forms_link_days, today())
 
 
 def plan_path(path: str | None) -> Path:

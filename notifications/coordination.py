@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from notifications.digest import applicable
+from notifications.digest import MailLinks, applicable, compiler, executed_occurrences, moot, reply_to
+from notifications.form_links import FormLinks
 from notifications.mail import Address, Mail, MailKind, mail_key
 from notifications.render import render_html, render_text
 from plan.calendar import WorkingCalendar
 from plan.events import CoordinationStatus
 from plan.model import STAGE_LABELS, Counterpart, CounterpartKind, Item, Plan, Role, Stage, Unit
-from plan.progress import ItemStatus, StageView
+from plan.progress import ItemStatus, StageView, too_late_to_invite
 from plan.schedule import working_calendar
 from plan.text import short_date
 
@@ -47,17 +48,22 @@ def responsible(plan: Plan, item: Item) -> list[Recipients]:
 
 
 def coordination_mails(
-    plan: Plan, statuses: list[ItemStatus], as_of: dt.date, *, calendar: WorkingCalendar | None = None
+    plan: Plan, statuses: list[ItemStatus], as_of: dt.date, *, calendar: WorkingCalendar | None = None, links: FormLinks | None = None
 ) -> list[Mail]:
     """The mails due on `as_of` for the given items' statuses (computed on `as_of`).
 
     - an invitation to each counterpart not answered yet of an occurrence whose coordination stage is
-      open, until the occurrence starts (one per counterpart and occurrence, whatever the date);
+      open, until the occurrence starts or its execution is recorded (one per counterpart and
+      occurrence, whatever the date);
     - a reminder when an unfinished stage is due within `policy.remind_before_working_days` working days;
     - an overdue notice when an unfinished stage is past due;
-    - an escalation to the directors when it is late by more than `policy.off_track_after_working_days`.
+    - an escalation to the directors when it is late by more than `policy.off_track_after_working_days`;
+    - none of these for the preparation or coordination of an occurrence whose event has taken place.
+
+    With `links`, reminders and overdue notices carry the link to the stage's form (coordination: one
+    per counterpart awaited); without, they say whom to send the result to.
     """
-    return [make() for _, make in _due(plan, statuses, as_of, calendar or working_calendar(plan))]
+    return [make() for _, make in _due(plan, statuses, as_of, calendar or working_calendar(plan), links)]
 
 
 def coordination_keys(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, *, calendar: WorkingCalendar | None = None) -> set[str]:
@@ -65,26 +71,29 @@ def coordination_keys(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, *,
     return {key for key, _ in _due(plan, statuses, as_of, calendar or working_calendar(plan))}
 
 
-def _due(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, calendar: WorkingCalendar) -> Iterator[tuple[str, Callable[[], Mail]]]:
+def _due(
+    plan: Plan, statuses: list[ItemStatus], as_of: dt.date, calendar: WorkingCalendar, links: FormLinks | None = None
+) -> Iterator[tuple[str, Callable[[], Mail]]]:
     """Each mail due: its key, and how to write it."""
     policy = plan.policy
     for status in statuses:
         item = status.item
+        executed = executed_occurrences(status)
         for view in status.stages:
-            if view.finished or not applicable(view):
+            if view.finished or not applicable(view) or moot(view, as_of, executed):
                 continue
             if view.stage is Stage.COORDINATION:
-                yield from _invitations(plan, item, view, as_of)
+                yield from _invitations(plan, item, view, as_of, view.occurrence.id in executed)
             late = calendar.working_days_late(view.due, as_of)
             if late == 0:
                 left = calendar.working_days_late(as_of, view.due)  # working days in (as_of, due]
                 if as_of <= view.due and left <= policy.remind_before_working_days:
-                    yield from _stage_mails(plan, status, view, as_of, MailKind.REMINDER, left=left)
+                    yield from _stage_mails(plan, status, view, as_of, MailKind.REMINDER, left=left, links=links)
             else:
-                yield from _stage_mails(plan, status, view, as_of, MailKind.OVERDUE, late=late)
+                yield from _stage_mails(plan, status, view, as_of, MailKind.OVERDUE, late=late, links=links)
                 if late > policy.off_track_after_working_days and plan.directors.emails:
                     key = mail_key(MailKind.ESCALATION, plan.directors.id, item.id, view.occurrence.id, view.stage.value)
-                    yield key, functools.partial(_escalation, plan, status, view, as_of, late)
+                    yield key, functools.partial(_escalation, plan, status, view, as_of, late, links)
 
 
 # --- invitations -----------------------------------------------------------------------------
@@ -96,9 +105,10 @@ def event_title(item: Item, view: StageView) -> str:
     return view.occurrence.title if not view.occurrence.is_main and view.occurrence.title else item.short_title
 
 
-def _invitations(plan: Plan, item: Item, view: StageView, as_of: dt.date) -> Iterator[tuple[str, Callable[[], Mail]]]:
-    # An invitation is pointless once the occurrence has begun; before the stage opens it is early.
-    if as_of < view.opens or as_of >= view.occurrence.start:
+def _invitations(plan: Plan, item: Item, view: StageView, as_of: dt.date, executed: bool = False) -> Iterator[tuple[str, Callable[[], Mail]]]:
+    # An invitation is pointless once the occurrence has begun or been held (plan.progress records
+    # no "invited" then either); before the stage opens it is early.
+    if as_of < view.opens or too_late_to_invite(view.occurrence, as_of, executed):
         return
     for cp, answer in view.counterparts.items():
         if answer not in _NOT_ANSWERED:
@@ -151,7 +161,8 @@ def _where(view: StageView) -> str:
 
 
 def _stage_mails(
-    plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, kind: MailKind, *, left: int = 0, late: int = 0
+    plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, kind: MailKind, *, left: int = 0, late: int = 0,
+    links: FormLinks | None = None,
 ) -> Iterator[tuple[str, Callable[[], Mail]]]:
     item = status.item
     for recipients in responsible(plan, item):
@@ -161,12 +172,12 @@ def _stage_mails(
         if not to:
             continue
         key = mail_key(kind, recipients.key, item.id, view.occurrence.id, view.stage.value)
-        yield key, functools.partial(_stage_mail, plan, status, view, as_of, kind, key, recipients, to, cc, left, late)
+        yield key, functools.partial(_stage_mail, plan, status, view, as_of, kind, key, recipients, to, cc, left, late, links)
 
 
 def _stage_mail(
     plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, kind: MailKind, key: str, recipients: Any,
-    to: tuple[Address, ...], cc: tuple[Address, ...], left: int, late: int,
+    to: tuple[Address, ...], cc: tuple[Address, ...], left: int, late: int, links: FormLinks | None = None,
 ) -> Mail:
     item = status.item
     if kind is MailKind.REMINDER:
@@ -175,7 +186,8 @@ def _stage_mail(
     else:
         subject = f"[Kehoach] Quá hạn: {_where(view)} — ND {item.number} {item.short_title} (hạn {short_date(view.due)})"
     context = _stage_context(plan, status, view, as_of, left=left, late=late)
-    context.update(unit=recipients.to[0], role=recipients.role)
+    # The link is the recipient's: the unit that reports the stage (those in copy see the same mail).
+    context.update(unit=recipients.to[0], role=recipients.role, link=MailLinks(links, recipients.to[0].id, compiler(plan)))
     template = "reminder" if kind is MailKind.REMINDER else "overdue"
     return Mail(
         key=key,
@@ -185,14 +197,16 @@ def _stage_mail(
         subject=subject,
         html=render_html(template, **context),
         text=render_text(template, **context),
+        reply_to=reply_to(plan),
     )
 
 
-def _escalation(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, late: int) -> Mail:
+def _escalation(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date, late: int, links: FormLinks | None = None) -> Mail:
     directors = plan.directors
     item = status.item
     units = [u for r in responsible(plan, item) for u in (*r.to, *r.cc)]
     context = _stage_context(plan, status, view, as_of, late=late)
+    context["link"] = MailLinks(links, None, compiler(plan))
     return Mail(
         key=mail_key(MailKind.ESCALATION, directors.id, item.id, view.occurrence.id, view.stage.value),
         kind=MailKind.ESCALATION,
@@ -201,6 +215,7 @@ def _escalation(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.date,
         subject=f"[Kehoach] Báo cáo Ban Giám đốc: ND {item.number} {item.short_title} — {_where(view)} quá hạn {late} ngày làm việc",
         html=render_html("escalation", **context),
         text=render_text("escalation", **context),
+        reply_to=reply_to(plan),
     )
 
 
@@ -219,19 +234,7 @@ def _stage_context(plan: Plan, status: ItemStatus, view: StageView, as_of: dt.da
         "coordinating": [plan.party_name(c) for c in item.coordinating],
         "unanswered": [cp for cp, answer in view.counterparts.items() if answer in _NOT_ANSWERED],
         "policy": plan.policy,
-        "record_command": _record_command(item, view),
     }
-
-
-def _record_command(item: Item, view: StageView) -> str:
-    """The `kehoach record` line that reports this stage, for people who use the command line."""
-    command = f"kehoach record {item.number} {view.stage.value}"
-    if not view.occurrence.is_main:
-        command += f" --occurrence {view.occurrence.id}"
-    if view.stage is Stage.COORDINATION:
-        waiting = [cp for cp, answer in view.counterparts.items() if answer in _NOT_ANSWERED]
-        command += f" --counterpart {waiting[0] if len(waiting) == 1 else '<mã đối tác>'} --set answer=<confirmed|declined>"
-    return command
 
 
 def _addresses(units) -> tuple[Address, ...]:

@@ -7,13 +7,14 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from notifications.form_links import FormLinks
 from notifications.mail import Address, Mail, MailKind, mail_key
 from notifications.render import render_html, render_text
 from plan.calendar import WorkingCalendar
 from plan.events import CoordinationStatus, StageStatus
 from plan.model import Counterpart, Item, Plan, Role, Stage, Unit
 from plan.occurrences import Occurrence
-from plan.progress import ItemStatus, Rag, StageView
+from plan.progress import ItemStatus, Rag, StageView, event_over
 from plan.schedule import working_calendar
 
 HORIZON_DAYS = 14
@@ -45,6 +46,37 @@ def applicable(view: StageView) -> bool:
     return not (view.stage is Stage.COORDINATION and not view.occurrence.counterparts)
 
 
+def executed_occurrences(status: ItemStatus) -> set[str]:
+    """The occurrences of an item whose execution is recorded."""
+    return {v.occurrence.id for v in status.stages if v.stage is Stage.EXECUTION and v.finished}
+
+
+def moot(view: StageView, as_of: dt.date, executed: set[str]) -> bool:
+    """Whether nobody is to be asked about a stage any more: the coordination with counterparts of an
+    occurrence whose event has taken place (its last day passed, or its execution recorded). The
+    other stages are still reported (what was prepared and held feeds the report)."""
+    return view.stage is Stage.COORDINATION and event_over(view.occurrence, as_of, view.occurrence.id in executed)
+
+
+def reports(plan: Plan, item: Item, unit_id: str) -> bool:
+    """Whether the unit reports the item's stages: its lead, or, when the lead is outside the
+    Department (item 6 is led by the city), each coordinating unit (as `coordination.responsible`)."""
+    if item.lead == unit_id:
+        return True
+    return unit_id in item.coordinating and not any(u.id == item.lead for u in plan.units)
+
+
+def compiler(plan: Plan) -> Unit | None:
+    """The unit that compiles the plan's results (Văn phòng Sở): where units send what they report
+    when there is no form, and where replies to Kehoach's mail go."""
+    return next((u for u in plan.units if u.id == plan.reporting.compiled_by), None)
+
+
+def reply_to(plan: Plan) -> tuple[Address, ...]:
+    unit = compiler(plan)
+    return tuple(Address(str(email), unit.name) for email in unit.emails) if unit else ()
+
+
 def iso_week(day: dt.date) -> str:
     """2023-W52 — the period in a digest's idempotency key."""
     year, week, _ = day.isocalendar()
@@ -55,6 +87,11 @@ def week_label(day: dt.date) -> str:
     """tuần 52/2023 (ISO week, ISO year)."""
     year, week, _ = day.isocalendar()
     return f"tuần {week}/{year}"
+
+
+def week_end(day: dt.date) -> dt.date:
+    """The Sunday of `day`'s ISO week."""
+    return day + dt.timedelta(days=6 - day.weekday())
 
 
 @dataclass(frozen=True)
@@ -77,6 +114,7 @@ class StageEntry:
     view: StageView
     role: Role | None = None
     working_days_left: int = 0  # due-soon entries: working days from the digest's date to the due date
+    reports: bool = False  # the reader reports this stage (it gets a link to the stage's form)
 
     @property
     def stage(self) -> Stage:
@@ -124,9 +162,43 @@ class Awaiting:
     counterpart: Counterpart
     due: dt.date  # the coordination stage's due date: the answer is expected by then
     role: Role | None = None
+    reports: bool = False  # the reader records the answer (it gets a link to the form)
 
 
 # --- the unit digest -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Todo:
+    """One line of "Việc cần làm": a stage the unit reports (for coordination, one counterpart's answer)."""
+
+    entry: StageEntry
+    counterpart: Counterpart | None = None
+
+    @property
+    def item(self) -> Item:
+        return self.entry.item
+
+    @property
+    def view(self) -> StageView:
+        return self.entry.view
+
+    @property
+    def late(self) -> int:
+        return self.entry.working_days_late if self.entry.view.overdue else 0
+
+
+def todo_lines(entries: list[StageEntry], plan: Plan) -> list[Todo]:
+    """The stages as lines to act on: a coordination stage gives one line per counterpart whose answer
+    is awaited (each has its own form), any other stage one line."""
+    lines: list[Todo] = []
+    for entry in entries:
+        waiting = entry.unanswered if entry.stage is Stage.COORDINATION else []
+        if waiting:
+            lines.extend(Todo(entry, plan.counterpart(cp)) for cp in waiting)
+        else:
+            lines.append(Todo(entry))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -136,10 +208,34 @@ class UnitDigest:
     since: dt.date
     leads: list[ItemRole]
     coordinates: list[ItemRole]  # coordinated or supported
-    due_soon: list[StageEntry]
-    overdue: list[StageEntry]
+    due_soon: list[StageEntry]  # stages the unit reports, due in the next 14 days
+    overdue: list[StageEntry]  # stages the unit reports, past due
     done_since: list[StageEntry]
     awaiting: list[Awaiting]
+    # Items the unit coordinates (their lead reports them): the lead's stages late or due soon, for
+    # information. A supporting unit gets none of these: it helps, it is not chased.
+    partners: list[StageEntry] = field(default_factory=list)
+    todo: list[Todo] = field(default_factory=list)  # this week: overdue and due by Sunday, each with its form
+    later: list[Todo] = field(default_factory=list)  # due after this week, within the 14 days
+
+    @property
+    def week_end(self) -> dt.date:
+        """The Sunday ending the digest's ISO week ("tuần này")."""
+        return week_end(self.as_of)
+
+    @property
+    def awaiting_unlisted(self) -> list[Awaiting]:
+        """The awaited answers not already a line of what to do this week or later."""
+        listed = {(t.item.id, t.view.occurrence.id, t.counterpart.id) for t in (*self.todo, *self.later) if t.counterpart}
+        return [a for a in self.awaiting if (a.item.id, a.occurrence.id, a.counterpart.id) not in listed]
+
+    @property
+    def supports(self) -> list[ItemRole]:
+        return [r for r in self.coordinates if r.role is Role.SUPPORT]
+
+    @property
+    def coordinates_only(self) -> list[ItemRole]:
+        return [r for r in self.coordinates if r.role is not Role.SUPPORT]
 
     @property
     def until(self) -> dt.date:
@@ -156,9 +252,10 @@ class UnitDigest:
 
     @property
     def awaiting_by_occurrence(self) -> list[tuple[Item, Occurrence, dt.date, list[Counterpart]]]:
-        """The awaited answers grouped per occurrence: one line per event, however many embassies."""
+        """The awaited answers not already a line of what to do, grouped per occurrence: one entry per
+        event, however many embassies."""
         groups: dict[tuple[str, str], tuple[Item, Occurrence, dt.date, list[Counterpart]]] = {}
-        for a in self.awaiting:
+        for a in self.awaiting_unlisted:
             groups.setdefault((a.item.id, a.occurrence.id), (a.item, a.occurrence, a.due, []))[3].append(a.counterpart)
         return list(groups.values())
 
@@ -179,10 +276,13 @@ def unit_digest(
 ) -> UnitDigest:
     """What one unit needs to know on `as_of`, from the items' statuses on that date.
 
-    Due soon: unfinished stages due from `as_of` to `as_of` + 14 days and not late yet (a stage due
-    today is listed, with 0 working days left). Overdue: unfinished stages past due, counted in
-    working days. Done: stages finished in (since, as_of]. Awaiting: counterparts invited and not
-    answered, for the items the unit leads or coordinates.
+    Of the stages the unit reports (`reports`): due soon, unfinished stages due from `as_of` to
+    `as_of` + 14 days and not late yet (a stage due today is listed, with 0 working days left);
+    overdue, unfinished stages past due, counted in working days; what to do this week (overdue, or
+    due by Sunday) and later. The preparation and coordination of an occurrence already held are
+    asked of nobody. Partners: the same, for items the unit coordinates and does not report. Done:
+    stages finished in (since, as_of]. Awaiting: counterparts invited and not answered, for the items
+    the unit leads or coordinates.
     """
     calendar = calendar or working_calendar(plan)
     since = since if since is not None else as_of - dt.timedelta(days=PERIOD_DAYS)
@@ -194,32 +294,47 @@ def unit_digest(
     overdue: list[StageEntry] = []
     done: list[StageEntry] = []
     awaiting: list[Awaiting] = []
+    partners: list[StageEntry] = []
     for status in statuses:
         item = status.item
         role = unit_role(item, unit_id)
         if role is None:
             continue
         (leads if role is Role.LEAD else coordinates).append(ItemRole(status, role))
+        own = reports(plan, item, unit_id)
+        executed = executed_occurrences(status)
         for view in status.stages:
             if not applicable(view):
                 continue
             if view.finished:
                 if view.status is StageStatus.DONE and view.finished_on is not None and since < view.finished_on <= as_of:
-                    done.append(StageEntry(item, view, role))
+                    done.append(StageEntry(item, view, role, reports=own))
+                continue
+            if moot(view, as_of, executed):
                 continue
             late = calendar.working_days_late(view.due, as_of)
             if late > 0:
-                overdue.append(StageEntry(item, _late_view(view, late), role))
+                entry = StageEntry(item, _late_view(view, late), role, reports=own)
             elif view.due <= until:
-                due_soon.append(StageEntry(item, view, role, calendar.working_days_late(as_of, view.due)))
+                entry = StageEntry(item, view, role, calendar.working_days_late(as_of, view.due), reports=own)
+            else:
+                entry = None
+            if entry is not None and own:
+                (overdue if late > 0 else due_soon).append(entry)
+            elif entry is not None and role is Role.COORDINATE:
+                partners.append(entry)
             if view.stage is Stage.COORDINATION and role is not Role.SUPPORT:
-                awaiting.extend(_awaiting(plan, item, view, role))
+                awaiting.extend(_awaiting(plan, item, view, role, own))
     coordinates.sort(key=lambda r: (_ROLE_ORDER.index(r.role), r.item.number))
     due_soon.sort(key=lambda e: (e.due, e.item.number, list(Stage).index(e.stage)))
     overdue.sort(key=lambda e: (-e.working_days_late, e.item.number, e.occurrence.start, list(Stage).index(e.stage)))
+    partners.sort(key=lambda e: (e.due, e.item.number, e.occurrence.start, list(Stage).index(e.stage)))
     done.sort(key=lambda e: (e.view.finished_on, e.item.number, e.occurrence.start, list(Stage).index(e.stage)))
     awaiting.sort(key=lambda a: (a.due, a.item.number, a.occurrence.start, a.occurrence.id, a.occurrence.counterparts.index(a.counterpart.id)))
-    return UnitDigest(unit, as_of, since, leads, coordinates, due_soon, overdue, done, awaiting)
+    sunday = week_end(as_of)
+    todo = todo_lines(overdue + [e for e in due_soon if e.due <= sunday], plan)
+    later = todo_lines([e for e in due_soon if e.due > sunday], plan)
+    return UnitDigest(unit, as_of, since, leads, coordinates, due_soon, overdue, done, awaiting, partners, todo, later)
 
 
 def _late_view(view: StageView, late: int) -> StageView:
@@ -227,9 +342,9 @@ def _late_view(view: StageView, late: int) -> StageView:
     return view if view.working_days_late == late else replace(view, working_days_late=late)
 
 
-def _awaiting(plan: Plan, item: Item, view: StageView, role: Role | None) -> list[Awaiting]:
+def _awaiting(plan: Plan, item: Item, view: StageView, role: Role | None, own: bool = False) -> list[Awaiting]:
     return [
-        Awaiting(item, view.occurrence, plan.counterpart(cp), view.due, role)
+        Awaiting(item, view.occurrence, plan.counterpart(cp), view.due, role, own)
         for cp, answer in view.counterparts.items()
         if answer is CoordinationStatus.INVITED
     ]
@@ -351,6 +466,8 @@ def directors_digest(
                 if view.status is StageStatus.DONE and view.finished_on is not None and since < view.finished_on <= as_of:
                     done.append(StageEntry(item, view))
                 continue
+            if moot(view, as_of, executed):
+                continue
             late = calendar.working_days_late(view.due, as_of)
             view = _late_view(view, late)
             if view.status is StageStatus.BLOCKED:
@@ -380,6 +497,30 @@ def _note(view: StageView) -> str | None:
 # --- the mails -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MailLinks:
+    """The links in one recipient's mail: to the form of each stage it reports and to its page of
+    what to do. Without forms configured (`links` is None) every link is None, and the mail says
+    instead whom to send results to (`contact`, the compiling unit)."""
+
+    links: FormLinks | None
+    unit: str | None  # the unit answering; None: the directors (their page lists every unit)
+    contact: Unit | None = None
+
+    def stage(self, item: Item, occurrence: Occurrence, stage: Stage | str, counterpart: Counterpart | str | None = None) -> str | None:
+        if self.links is None or self.unit is None:
+            return None
+        cp = counterpart.id if isinstance(counterpart, Counterpart) else counterpart
+        return self.links.form(self.unit, item.id, occurrence.id, Stage(stage).value, cp)
+
+    def todo(self) -> str | None:
+        return self.links.todo(self.unit) if self.links is not None else None
+
+    @property
+    def valid_until(self) -> dt.date | None:
+        return self.links.valid_until if self.links is not None else None
+
+
 def plan_label(plan: Plan) -> str:
     """Kế hoạch 326/KH-SVHTT"""
     return f"{plan.document.type} {plan.document.number_symbol}"
@@ -390,9 +531,14 @@ def digest_subject(plan: Plan, as_of: dt.date, recipient_name: str) -> str:
     return f"[Kehoach] Tổng hợp {week_label(as_of)} — {recipient_name} — {plan_label(plan)}"
 
 
-def digest_mails(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, since: dt.date | None = None) -> list[Mail]:
+def digest_mails(
+    plan: Plan, statuses: list[ItemStatus], as_of: dt.date, since: dt.date | None = None, *, links: FormLinks | None = None
+) -> list[Mail]:
     """One digest per unit that has an address, then the directors' overview; keyed by ISO week, so a
-    week's digest is queued once however often this runs in that week."""
+    week's digest is queued once however often this runs in that week. With `links`, each stage a
+    unit reports carries a link to its form, and each digest a link to the unit's page of what to do
+    (the directors': every unit's). Replies go to the compiling unit."""
+    contact = compiler(plan)
     since = since if since is not None else as_of - dt.timedelta(days=PERIOD_DAYS)
     calendar = working_calendar(plan)
     week = iso_week(as_of)
@@ -401,7 +547,7 @@ def digest_mails(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, since: 
         if not unit.emails:
             continue
         digest = unit_digest(plan, statuses, unit.id, as_of, since, calendar=calendar)
-        context = {"plan": plan, "digest": digest}
+        context = {"plan": plan, "digest": digest, "link": MailLinks(links, unit.id, contact)}
         mails.append(
             Mail(
                 key=mail_key(MailKind.DIGEST, unit.id, plan.id, week),
@@ -410,12 +556,13 @@ def digest_mails(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, since: 
                 subject=digest_subject(plan, as_of, unit.name),
                 html=render_html("digest", **context),
                 text=render_text("digest", **context),
+                reply_to=reply_to(plan),
             )
         )
     directors = plan.directors
     if directors.emails:
         overview = directors_digest(plan, statuses, as_of, since, calendar=calendar)
-        context = {"plan": plan, "digest": overview, "decision_labels": DECISION_LABELS}
+        context = {"plan": plan, "digest": overview, "decision_labels": DECISION_LABELS, "link": MailLinks(links, None, contact)}
         mails.append(
             Mail(
                 key=mail_key(MailKind.DIRECTORS, directors.id, plan.id, week),
@@ -424,6 +571,7 @@ def digest_mails(plan: Plan, statuses: list[ItemStatus], as_of: dt.date, since: 
                 subject=digest_subject(plan, as_of, directors.name),
                 html=render_html("directors", **context),
                 text=render_text("directors", **context),
+                reply_to=reply_to(plan),
             )
         )
     return mails

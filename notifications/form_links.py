@@ -97,3 +97,29 @@ def todo_url(base_url: str, token: str) -> str:
 def expires_on(issued: dt.date, days: int = LINK_DAYS) -> dt.date:
     """The last day a link issued on `issued` opens (said in the mail)."""
     return issued + dt.timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class FormLinks:
+    """What the mail templates are given to write links: the forms' address, the secret that signs
+    them and the plan they belong to. Built by the job that queues the mail, from the settings; the
+    mail is written without links (and says whom to send results to) when there is none."""
+
+    base_url: str
+    secret: str
+    plan_id: str
+    days: int = LINK_DAYS
+    issued: dt.date | None = None  # the day the links are signed (said in the mail as "valid until")
+
+    def form(self, unit: str, item: str, occurrence: str, stage: str, counterpart: str | None = None) -> str:
+        """The link to the form for one stage of one occurrence (and one counterpart), for `unit`."""
+        grant = FormGrant(self.plan_id, unit, item, occurrence, stage, counterpart)
+        return form_url(self.base_url, sign(grant, self.secret))
+
+    def todo(self, unit: str | None) -> str:
+        """The link to the unit's page "Việc cần làm" (`None`: every unit's, for the directors)."""
+        return todo_url(self.base_url, sign(TodoGrant(self.plan_id, unit), self.secret))
+
+    @property
+    def valid_until(self) -> dt.date | None:
+        return expires_on(self.issued, self.days) if self.issued is not None else None

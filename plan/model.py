@@ -273,7 +273,7 @@ class Stage(StrEnum):
 
 STAGE_LABELS = {
     Stage.PREPARATION: "Chuẩn bị",
-    Stage.COORDINATION: "Phối hợp",
+    Stage.COORDINATION: "Phối hợp với đối tác",
     Stage.EXECUTION: "Triển khai",
     Stage.REPORTING: "Báo cáo",
 }

@@ -135,6 +135,26 @@ class Step:
     note: str
 
 
+def too_late_to_invite(occurrence: Occurrence, as_of: dt.date, executed: bool) -> bool:
+    """Whether inviting a counterpart to the occurrence is pointless: the event has begun, or its
+    execution is recorded already."""
+    return executed or as_of >= occurrence.start
+
+
+def event_over(occurrence: Occurrence, as_of: dt.date, executed: bool) -> bool:
+    """Whether the occurrence's event has taken place: its last day has passed, or its execution is
+    recorded. From then on nothing is asked of anyone about its preparation or its counterparts."""
+    return executed or as_of > occurrence.end
+
+
+def _event_day(occurrence: Occurrence, state: OccurrenceState, as_of: dt.date) -> dt.date:
+    """The day the occurrence's event was over: the day its execution was recorded, else its last day."""
+    days = [as_of, occurrence.end]
+    if state.stage(Stage.EXECUTION) in TERMINAL_STAGE and state.stage_dates.get(Stage.EXECUTION):
+        days.append(state.stage_dates[Stage.EXECUTION])  # type: ignore[arg-type]
+    return min(days)
+
+
 def stage_step(
     plan: Plan,
     item: Item,
@@ -155,7 +175,7 @@ def stage_step(
     events: list[NewEvent] = []
     keys = _Keys(plan.id, item.id, occurrence.id, stage)
 
-    def move(target: StageStatus, reason: str) -> None:
+    def move(target: StageStatus, reason: str, on: dt.date = as_of) -> None:
         for status in path_to(state.stage(stage), target):
             event = NewEvent(
                 key=keys.for_status(state.stage_changes.get(stage, 0), status),
@@ -165,7 +185,7 @@ def stage_step(
                 stage=stage.value,
                 status=status.value,
                 payload={"reason": reason},
-                effective_date=as_of,
+                effective_date=on,
             )
             state.apply(event)
             events.append(event)
@@ -188,6 +208,7 @@ def stage_step(
 
     note = ""
     is_open = as_of >= window.opens
+    executed = state.stage(Stage.EXECUTION) in TERMINAL_STAGE
     if state.stage(stage) in TERMINAL_STAGE:
         note = "đã xong"
     elif not is_open:
@@ -195,11 +216,16 @@ def stage_step(
     elif stage is Stage.COORDINATION and counterpart is None and not occurrence.counterparts:
         move(StageStatus.SKIPPED, "không có đối tác cần phối hợp")
         note = "không áp dụng: không có đối tác"
+    elif stage is Stage.COORDINATION and counterpart is None and event_over(occurrence, as_of, executed):
+        # The event has taken place: its coordination ended with it (a counterpart never invited
+        # stays "not invited"), dated the day it was over, not the day a run first noticed.
+        move(StageStatus.DONE, "sự kiện đã diễn ra", on=_event_day(occurrence, state, as_of))
+        note = "sự kiện đã diễn ra"
     else:
         if state.stage(stage) is StageStatus.NOT_STARTED:
             move(StageStatus.IN_PROGRESS, "đến thời điểm thực hiện")
         if stage is Stage.COORDINATION and counterpart is not None:
-            if state.counterpart(counterpart) is CoordinationStatus.TO_INVITE:
+            if state.counterpart(counterpart) is CoordinationStatus.TO_INVITE and not too_late_to_invite(occurrence, as_of, executed):
                 answer(counterpart, CoordinationStatus.INVITED, "gửi thư mời")
             if as_of > window.due and state.counterpart(counterpart) is CoordinationStatus.INVITED:
                 answer(counterpart, CoordinationStatus.NO_ANSWER, "quá hạn phối hợp, chưa có phản hồi")

@@ -44,10 +44,13 @@ def test_plan_run_on_the_sample_year_gives_the_expected_statuses(prefect_api, ke
     statuses = {s.item.number: s for s in plan_status(plan, resources.ledger().events(plan.id), YEAR_END)}
     assert statuses[5].rag is Rag.OFF_TRACK  # the research item never delivered
     assert {n for n, s in statuses.items() if s.rag is Rag.DONE} == {2, 3, 4, 6, 7, 8, 9}
-    # Item 9: Canada declined, Belgium never answered and was closed as "no answer" after the due date.
+    # Item 9: Canada declined; Belgium, never answering, is not invited on 31/12 to an event held on
+    # 28/10: the coordination ended with the event (the day its execution was recorded).
     coordination = next(v for v in statuses[9].stages if v.stage.value == "coordination")
     assert coordination.counterparts["dsq-canada"].value == "declined"
-    assert coordination.counterparts["dsq-bi"].value == "no_answer"
+    assert coordination.counterparts["dsq-bi"].value == "to_invite"
+    assert coordination.finished_on == dt.date(2023, 10, 29)
+    assert not any(e.counterpart == "dsq-bi" and e.status == "invited" for e in resources.ledger().events(plan.id))
     # Item 8: two anniversaries requested, each with its own four stages.
     assert [o.id for o in statuses[8].occurrences] == ["2023-08-01-dsq-singapore", "2023-09-21-dsq-nhat-ban"]
     assert statuses[7].indicators["participants"] == 25000

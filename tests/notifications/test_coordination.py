@@ -190,16 +190,60 @@ def test_overdue_from_the_first_working_day_after_the_due_date(plan):
 
 
 def test_escalation_to_the_directors_only_beyond_the_threshold(plan):
-    key = "escalation/ban-giam-doc/ngoi-lang-chau-au/main/coordination"
-    assert key not in _keys(_mails(plan, D(2023, 5, 12), items=(7,)))  # 5 working days late: not beyond 5
-    mails = _mails(plan, D(2023, 5, 15), items=(7,))  # 6
+    # Item 9's coordination is due Mon 16/10; its event runs 21/10–31/10.
+    key = "escalation/ban-giam-doc/giao-luu-van-hoa-quoc-te/main/coordination"
+    assert key not in _keys(_mails(plan, D(2023, 10, 23), items=(9,)))  # 5 working days late: not beyond 5
+    mails = _mails(plan, D(2023, 10, 24), items=(9,))  # 6
     assert key in _keys(mails)
-    assert "overdue/van-phong/ngoi-lang-chau-au/main/coordination" in _keys(mails)
+    assert "overdue/van-phong/giao-luu-van-hoa-quoc-te/main/coordination" in _keys(mails)
     mail = next(m for m in mails if m.key == key)
     assert mail.kind is MailKind.ESCALATION
     assert [a.email for a in mail.to] == ["bangiamdoc@svhtt.hanoi.example"]
     assert {a.email for a in mail.cc} == {"vanphong@svhtt.hanoi.example", "qlnt@svhtt.hanoi.example"}
     assert "quá hạn 6 ngày làm việc" in mail.subject
+
+
+def test_no_invitation_reminder_or_overdue_notice_once_the_event_has_taken_place(plan):
+    # Item 7 was held 12–14/5: from 15/5 nobody is chased about its coordination (nor invited),
+    # though the stage was never finished; its execution is still asked for.
+    before = _keys(_mails(plan, D(2023, 5, 12), items=(7,)))
+    assert "overdue/van-phong/ngoi-lang-chau-au/main/coordination" in before
+    after = _keys(_mails(plan, D(2023, 5, 15), items=(7,)))
+    assert not any(k.endswith("/coordination") for k in after)
+    assert not any(k.startswith("invitation/") for k in after)
+    assert "reminder/van-phong/ngoi-lang-chau-au/main/execution" in after
+
+
+def test_no_invitation_once_the_execution_is_recorded(plan):
+    # Item 9's execution recorded on 20/10, before the planned window: Belgium is no longer invited.
+    events = _done(plan, 9, Stage.EXECUTION, D(2023, 10, 20), [])
+    keys = _keys(_mails(plan, D(2023, 10, 20), events, items=(9,)))
+    assert not any(k.startswith("invitation/") for k in keys)
+    assert not any(k.endswith("/coordination") for k in keys)
+
+
+def test_the_sample_year_run_once_on_31_december_invites_nobody_to_a_past_event(plan):
+    # `kehoach run --as-of 2023-12-31 --scenario …`: the flows' steps on that one day record no
+    # "invited" for Belgium (item 9 was held on 28/10) and end the coordination on the event's day,
+    # so no digest of the last week shows it as a late completion.
+    from plan.progress import stage_step
+    from plan.scenario import SCENARIOS_DIR, load_scenario, scenario_events
+    from plan.schedule import working_calendar
+
+    scenario, _ = load_scenario(SCENARIOS_DIR / "hanoi-svhtt-ttdn-2023.sample.yaml")
+    day = D(2023, 12, 31)
+    events = list(scenario_events(plan, scenario, [], day, actor="t"))
+    item = plan.item(9)
+    occurrence = item_occurrences(plan, item, events, day)[0]
+    state = fold(events)[(item.id, occurrence.id)]
+    steps = [stage_step(plan, item, occurrence, Stage.COORDINATION, state, day, working_calendar(plan), counterpart=cp) for cp in occurrence.counterparts]
+    steps.append(stage_step(plan, item, occurrence, Stage.COORDINATION, state, day, working_calendar(plan)))
+    new = [e for s in steps for e in s.events]
+    assert not any(e.counterpart == "dsq-bi" for e in new)
+    assert state.counterpart("dsq-bi") is CoordinationStatus.TO_INVITE
+    view = next(v for v in plan_status(plan, events + new, day)[8].stages if v.stage is Stage.COORDINATION)
+    assert view.finished and view.finished_on == D(2023, 10, 29)  # the day its execution was recorded
+    assert _keys(_mails(plan, day, events + new, items=(9,)), MailKind.INVITATION) == []
 
 
 def test_the_escalation_threshold_comes_from_the_plans_policy(plan):
@@ -218,7 +262,7 @@ def test_an_external_lead_gets_nothing_and_the_coordinating_unit_everything(plan
     assert not any("/ubnd-tp-ha-noi/" in k for k in _keys(mails))
     reminder = next(m for m in mails if m.kind is MailKind.REMINDER)
     assert [a.email for a in reminder.to] == ["vanphong@svhtt.hanoi.example"]
-    assert "vai trò phối hợp" in reminder.text
+    assert "là đơn vị phối hợp, báo kết quả thay đơn vị chủ trì" in reminder.text
 
 
 def test_nothing_is_due_for_an_item_whose_stages_are_done(plan):

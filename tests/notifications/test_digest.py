@@ -97,17 +97,16 @@ def test_van_phong_on_8_may_2023(plan):
     digest = unit_digest(plan, _statuses(plan, D(2023, 5, 8)), "van-phong", D(2023, 5, 8))
     assert [r.item.number for r in digest.leads] == [7, 8, 9]
     assert [(r.item.number, r.role) for r in digest.coordinates] == [(1, Role.COORDINATE), (6, Role.COORDINATE)]
-    assert _rows(digest.due_soon) == [
-        (1, "2023-04", "reporting"),
-        (7, "main", "execution"),
-        (1, "main", "preparation"),
-        (7, "main", "reporting"),
-    ]
-    assert [e.role for e in digest.due_soon] == [Role.COORDINATE, Role.LEAD, Role.COORDINATE, Role.LEAD]
-    assert [e.working_days_left for e in digest.due_soon] == [2, 5, 6, 9]
-    # April's translations were due Thu 4/5 and are not done: Fri 5/5 and Mon 8/5 late.
-    assert _rows(digest.overdue) == [(1, "2023-04", "execution")]
-    assert digest.overdue[0].working_days_late == 2
+    # What Văn phòng Sở reports: item 7's stages (it leads), none this week, two the next.
+    assert _rows(digest.due_soon) == [(7, "main", "execution"), (7, "main", "reporting")]
+    assert [e.working_days_left for e in digest.due_soon] == [5, 9]
+    assert all(e.reports for e in digest.due_soon)
+    assert digest.overdue == [] and digest.todo == []
+    assert [(t.item.number, t.view.stage.value, t.counterpart) for t in digest.later] == [(7, "execution", None), (7, "reporting", None)]
+    # Item 1 is led by Trung tâm Thông tin Triển lãm: Văn phòng Sở sees its late and coming stages as
+    # a coordinating unit, and reports none of them. April's translations were due Thu 4/5.
+    assert _rows(digest.partners) == [(1, "2023-04", "execution"), (1, "2023-04", "reporting"), (1, "main", "preparation")]
+    assert digest.partners[0].working_days_late == 2 and not any(e.reports for e in digest.partners)
     assert _rows(digest.done_since) == [(1, "2023-04", "preparation"), (1, "2023-05", "preparation"), (7, "main", "coordination")]
     # Item 9's invitations went out at the plan's issue; none has been answered yet.
     assert {a.counterpart.id for a in digest.awaiting} == set(plan.item(9).counterparts)
@@ -121,7 +120,11 @@ def test_van_phong_on_16_october_2023(plan):
     assert _rows(digest.due_soon) == [(9, "main", "coordination")]
     assert digest.due_soon[0].working_days_left == 0
     assert digest.due_soon[0].unanswered == ["dsq-bi"]
-    assert [(e.occurrence.id, e.stage.value, e.working_days_late) for e in digest.overdue] == [
+    # Belgium's answer is the one line of this week's work, with the stage due today.
+    assert [(t.item.number, t.counterpart.id if t.counterpart else None) for t in digest.todo] == [(9, "dsq-bi")]
+    # Item 1's late months are Trung tâm Thông tin Triển lãm's to report: not Văn phòng Sở's overdue.
+    assert digest.overdue == []
+    assert [(e.occurrence.id, e.stage.value, e.working_days_late) for e in digest.partners if e.view.overdue] == [
         ("2023-07", "execution", 53),
         ("2023-07", "reporting", 48),
         ("2023-08", "execution", 30),
@@ -129,7 +132,7 @@ def test_van_phong_on_16_october_2023(plan):
         ("2023-09", "execution", 10),
         ("2023-09", "reporting", 6),
     ]
-    assert all(e.role is Role.COORDINATE for e in digest.overdue)
+    assert all(e.role is Role.COORDINATE for e in digest.partners)
     assert digest.done_since == []
     assert [(a.item.number, a.counterpart.id) for a in digest.awaiting] == [(9, "dsq-bi")]
 
@@ -214,7 +217,17 @@ def test_the_finance_unit_supports_every_item(plan):
     assert digest.leads == []
     assert [r.item.number for r in digest.coordinates] == list(range(1, 10))
     assert {r.role for r in digest.coordinates} == {Role.SUPPORT}
-    assert {e.role for e in digest.overdue} == {Role.SUPPORT}
+    # It helps; it is not chased: no overdue, nothing to do, no lead's stage listed (item 1 is late).
+    assert digest.overdue == [] and digest.due_soon == [] and digest.todo == [] and digest.partners == []
+    assert digest.supports == digest.coordinates
+
+
+def test_a_support_unit_gets_no_overdue_tile_for_the_leads_stage(plan):
+    mail = next(m for m in digest_mails(plan, _statuses(plan, D(2023, 10, 16)), D(2023, 10, 16)) if m.key.startswith("digest/khtc/"))
+    assert "Cần làm tuần này: 0 · Quá hạn: 0" in mail.text
+    assert "#b42318" not in mail.html  # no red anywhere: neither a tile, a badge nor a late line
+    assert "quá hạn" not in mail.text.split("NỘI DUNG ĐƠN VỊ HỖ TRỢ")[1]
+    assert "ND 1 · Dịch thuật tin, bài đối ngoại [hỗ trợ]" in mail.text
 
 
 # -- the directors' overview ------------------------------------------------------------------------

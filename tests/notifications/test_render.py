@@ -212,3 +212,115 @@ def test_mail_content_never_imports_prefect():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- links to the forms, and mail to units without tools ---------------------------------------------
+
+SECRET = "s" * 32
+BASE = "https://kehoach.svhtt.hanoi.example"
+
+
+def _links(plan: Plan):
+    from notifications.form_links import FormLinks
+
+    return FormLinks(BASE, SECRET, plan.id, 45, D(2023, 10, 16))
+
+
+def _linked_mails(plan: Plan, links) -> list:
+    events = _outcome(plan, 7, Stage.PREPARATION, {"result": "done"}, D(2023, 4, 25), [])
+    mails = []
+    for as_of in (D(2023, 4, 27), D(2023, 5, 8), D(2023, 10, 16)):
+        statuses = plan_status(plan, events, as_of)
+        mails += digest_mails(plan, statuses, as_of, links=links) + coordination_mails(plan, statuses, as_of, links=links)
+    return mails
+
+
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', html)
+
+
+def test_each_stage_a_unit_reports_carries_a_link_to_its_form(plan):
+    from notifications.form_links import FormGrant, read_form, read_todo
+
+    mails = _linked_mails(plan, _links(plan))
+    # 16/10: Văn phòng Sở must record Belgium's answer (item 9's coordination, due that day).
+    digest = next(m for m in mails if m.key.startswith("digest/van-phong/") and m.key.endswith("W42"))
+    grants = [read_form(h.rsplit("/", 1)[1], SECRET) for h in _hrefs(digest.html) if "/bieu-mau/" in h]
+    assert FormGrant(plan.id, "van-phong", "giao-luu-van-hoa-quoc-te", "main", "coordination", "dsq-bi") in grants
+    assert {g.unit for g in grants} == {"van-phong"}
+    page = [h for h in _hrefs(digest.html) if "/viec-can-lam/" in h]
+    assert [read_todo(p.rsplit("/", 1)[1], SECRET).unit for p in page] == ["van-phong"]
+    assert digest.html.index("Việc cần làm tuần này") < digest.html.index("/bieu-mau/")
+    for href in _hrefs(digest.html):
+        assert href in digest.text  # the text part carries the same links
+    # A reminder: the link of the stage it is about, for the unit it is sent to.
+    reminder = next(m for m in mails if m.key == "reminder/van-phong/ngoi-lang-chau-au/main/coordination")
+    assert [read_form(h.rsplit("/", 1)[1], SECRET) for h in _hrefs(reminder.html)] == [
+        FormGrant(plan.id, "van-phong", "ngoi-lang-chau-au", "main", "coordination", "phai-doan-eu")
+    ]
+    # An overdue notice of a non-coordination stage: one link, no counterpart.
+    overdue = next(m for m in mails if m.key == "overdue/ttttl/dich-thuat-tin-bai/2023-04/execution")
+    assert [read_form(h.rsplit("/", 1)[1], SECRET) for h in _hrefs(overdue.html)] == [
+        FormGrant(plan.id, "ttttl", "dich-thuat-tin-bai", "2023-04", "execution", None)
+    ]
+    # The directors: the page of every unit.
+    directors = next(m for m in mails if m.kind is MailKind.DIRECTORS)
+    assert [read_todo(h.rsplit("/", 1)[1], SECRET).unit for h in _hrefs(directors.html)] == [None]
+
+
+def test_without_forms_no_link_and_the_compiling_unit_to_send_to(plan):
+    mails = _linked_mails(plan, None)
+    for mail in mails:
+        assert "/bieu-mau/" not in mail.html + mail.text and "/viec-can-lam/" not in mail.html + mail.text
+    digest = next(m for m in mails if m.key.startswith("digest/ttttl/") and m.key.endswith("W19"))
+    assert "gửi về Văn phòng Sở (vanphong@svhtt.hanoi.example), đơn vị tổng hợp" in digest.text
+    overdue = next(m for m in mails if m.key == "overdue/ttttl/dich-thuat-tin-bai/2023-04/execution")
+    assert "gửi về Văn phòng Sở (vanphong@svhtt.hanoi.example)" in overdue.text
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_no_command_line_and_no_prefect_in_mail_to_units_or_directors(plan, linked):
+    mails = _linked_mails(plan, _links(plan) if linked else None) + _every_kind_of_mail(plan)
+    for mail in mails:
+        for body in (mail.text, mail.html):
+            assert not re.search(r"kehoach (record|run|serve|digest|report|plan|approve)|«kehoach", body), mail.key  # "Kehoach", the name, is fine
+            assert "prefect" not in body.lower(), mail.key
+
+
+def test_no_command_line_nor_prefect_in_the_templates_and_mail_code():
+    from pathlib import Path
+
+    sources = [p for p in TEMPLATES.iterdir() if not p.name.startswith("report_draft")]
+    sources += [Path(__file__).parents[2] / "notifications" / name for name in ("digest.py", "coordination.py")]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        assert "kehoach record" not in text and "giao diện Prefect" not in text and "Prefect UI" not in text, path.name
+
+
+def test_reply_to_is_the_compiling_unit(plan):
+    for mail in _linked_mails(plan, _links(plan)):
+        if mail.kind is MailKind.INVITATION:
+            continue
+        assert [a.email for a in mail.reply_to] == ["vanphong@svhtt.hanoi.example"], mail.key
+
+
+def test_linked_html_stays_well_formed_and_links_only_to_the_forms(plan):
+    for mail in _linked_mails(plan, _links(plan)):
+        html = mail.html
+        assert html.count("\n") == 1
+        for href in _hrefs(html):
+            assert href.startswith(BASE + "/"), (mail.key, href)
+        assert html.count("http://") + html.count("https://") == len(_hrefs(html)), mail.key
+
+
+@pytest.mark.parametrize("note", ["<script>alert(1)</script>", "<b>x</b> & co"])
+def test_a_note_typed_by_a_unit_is_text_in_a_linked_digest_too(plan, note):
+    # Item 1's April execution is late for Trung tâm Thông tin Triển lãm, with a note of its own.
+    item = plan.item(1)
+    april = next(o for o in item_occurrences(plan, item, [], D(2023, 5, 5)) if o.id == "2023-04")
+    events = outcome_events(plan, item, april, Stage.EXECUTION, {"result": "blocked", "note": note}, OccurrenceState(), on=D(2023, 5, 5), actor="t")
+    mails = digest_mails(plan, plan_status(plan, events, D(2023, 5, 8)), D(2023, 5, 8), links=_links(plan))
+    ttttl = next(m for m in mails if m.key.startswith("digest/ttttl/"))
+    assert note not in ttttl.html
+    assert str(escape(note)) in ttttl.html
+    assert note in ttttl.text

@@ -347,7 +347,7 @@ def test_holidays_make_a_week_away_due_soon(plan):
     events = _finished("ngoi-lang-chau-au", Stage.PREPARATION, D(2023, 4, 24))
     at_risk = item_status(plan, plan.item(7), events, D(2023, 4, 27))
     assert at_risk.rag is Rag.AT_RISK
-    assert at_risk.reasons == ["Phối hợp: đến hạn 05/05/2023 mà chưa bắt đầu"]
+    assert at_risk.reasons == ["Phối hợp với đối tác: đến hạn 05/05/2023 mà chưa bắt đầu"]
     # The day before, four working days remain: on track.
     assert item_status(plan, plan.item(7), events, D(2023, 4, 26)).rag is Rag.ON_TRACK
     # Same dates, with 1–3 May worked: six working days remain, on track.
