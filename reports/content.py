@@ -149,7 +149,7 @@ def _reason(row: dict[str, Any], withheld: list[str]) -> str:
 
 def abbreviations(plan: Plan) -> str:
     """The annex's key to the short names its tables use: "Chữ viết tắt: VP: Văn phòng Sở; …"."""
-    named = [(getattr(p, "short_name", None), p.name) for p in (*plan.units, *plan.bodies)]
+    named = [(u.short_name, u.name) for u in plan.units] + [(b.short_name, b.name) for b in plan.bodies]
     pairs = [f"{short}: {name}" for short, name in named if short and short != name]
     return clean_text("Chữ viết tắt: " + "; ".join(pairs) + ".") if pairs else ""
 
