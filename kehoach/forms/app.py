@@ -36,7 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kehoach.forms.desk import Desk, Refused, Resume, StageForm, Submitted
-from kehoach.forms.fields import FormField, data_from_form, fill, form_fields, place_errors, shown_value
+from kehoach.forms.fields import FormField, capital, data_from_form, fill, form_fields, place_errors, shown_value
 from kehoach.settings import Settings
 from notifications.form_links import form_url, sign, todo_url
 from plan.events import COORDINATION_STATUS_LABELS, STAGE_STATUS_LABELS
@@ -175,7 +175,7 @@ def create_app(settings: Settings, *, today: Any = None, resume: Resume | None =
         if result.problems or result.needs_correction:
             fill(fields, values, typed=True)
             left = place_errors(fields, result.problems)
-            reporter_error = " ".join(p.partition(": ")[2] for p in left if p.startswith("reporter: "))
+            reporter_error = " ".join(capital(p.partition(": ")[2]) for p in left if p.startswith("reporter: "))
             left = [p for p in left if not p.startswith("reporter: ")]
             return form_page(request, token, form, fields, status=200 if result.needs_correction and not result.problems else 422, problems=left,
                              reporter=reporter, reporter_error=reporter_error, correction=correction, needs_correction=result.needs_correction)
@@ -266,12 +266,14 @@ def _origin(url: str | None) -> str:
 
 
 def _same_site(request: Request, allowed: set[str]) -> bool:
-    """A POST from one of our own pages: not marked cross-site by the browser, and its Origin (when
-    the browser sends one) this server's own address or KEHOACH_FORMS_URL's."""
+    """A POST from one of our own pages: not marked cross-site or same-site by the browser, and its
+    Origin (when the browser sends a real one) this server's own address or KEHOACH_FORMS_URL's."""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
+        # Our pages send no referrer (the link's token is in the URL), so the browser sends
+        # "Origin: null" with their forms; Sec-Fetch-Site and the form's token decide then.
         return True
     own = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}".lower()
     return origin.lower() in allowed | {own}

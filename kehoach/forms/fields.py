@@ -72,10 +72,10 @@ def _choices(annotation: Any, description: str | None) -> list[Choice]:
         value, sep, label = part.partition(":")
         if sep:
             labels[value.strip()] = label.strip()
-    return [Choice(str(v), _capital(labels.get(str(v), str(v)))) for v in typing.get_args(annotation)]
+    return [Choice(str(v), capital(labels.get(str(v), str(v)))) for v in typing.get_args(annotation)]
 
 
-def _capital(text: str) -> str:
+def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
@@ -182,7 +182,8 @@ def place_errors(fields: list[FormField], problems: list[str]) -> list[str]:
         if target is None:
             left.append(problem)
         else:
-            target.error = f"{target.error} {what}".strip() if target.error else what
+            what = capital(what.strip())
+            target.error = f"{target.error} {what}" if target.error else what
     return left
 
 
