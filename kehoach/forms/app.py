@@ -253,6 +253,10 @@ def _lifespan(desk: Desk) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            desk.plan()  # loaded and hashed before the first link is opened (seconds for 2,000 items)
+        except Exception:  # noqa: BLE001 - the pages say what is wrong; the log says why
+            log.exception("Không đọc được kế hoạch %s", desk.settings.plan_path)
+        try:
             yield
         finally:
             desk.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import AS_OF, PLAN_ID, SECRET, Forms, Resumed, make_settings
+from formkit import AS_OF, PLAN_ID, SECRET, Forms, Resumed, make_settings
 from starlette.testclient import TestClient
 
 from kehoach.forms.app import SECURITY_HEADERS, create_app, csrf_token

@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from conftest import AS_OF, PLAN_ID, Resumed, make_settings
+from formkit import AS_OF, PLAN_ID, Resumed, make_settings
 
 from kehoach.forms.app import create_app
 from notifications.form_links import FormGrant, form_url, sign
