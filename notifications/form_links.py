@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from plan.model import Item, Plan
+
 LINK_DAYS = 45  # how long a link in a mail stays valid, by default
 _FORM, _TODO = "kehoach-form-v1", "kehoach-todo-v1"  # salts: a page token never opens a form
 
@@ -123,3 +125,19 @@ class FormLinks:
     @property
     def valid_until(self) -> dt.date | None:
         return expires_on(self.issued, self.days) if self.issued is not None else None
+
+
+def answering_units(plan: Plan, item: Item) -> tuple[str, ...]:
+    """The units that report an item's stages, and so may hold a link to its forms: the lead when
+    it is a unit of the Department; when the lead is outside it (item 6 is led by the city), each
+    coordinating unit, for its own part (the same units the reminders go to). Supporting units
+    report nothing."""
+    units = {u.id for u in plan.units}
+    if item.lead in units:
+        return (item.lead,)
+    return tuple(c for c in item.coordinating if c in units)
+
+
+def may_answer(plan: Plan, item: Item, unit: str) -> bool:
+    """Whether a unit's link may read and record the stages of this item."""
+    return unit in answering_units(plan, item)

@@ -178,6 +178,7 @@ class ServedStack:
     kehoach_home: Path
     serve: Service
     database_url: str | None = None
+    forms_url: str | None = None  # where `kehoach serve` runs the units' forms
 
     @property
     def log(self) -> Path:
@@ -245,6 +246,7 @@ def served_stack(
     logs.mkdir(exist_ok=True)
     home = root / "kehoach"
     port = free_port()
+    forms_port = free_port()
     auth = f"kehoach:{secrets.token_urlsafe(16)}"
     settings = {
         "KEHOACH_HOME": str(home),
@@ -263,7 +265,7 @@ def served_stack(
     env = clean_env(**settings)
     serve = start(
         "serve",
-        [KEHOACH, "serve", "--port", str(port), "--workers", str(workers), "--worker-limit", str(worker_limit), *(extra_args or [])],
+        [KEHOACH, "serve", "--port", str(port), "--forms-port", str(forms_port), "--workers", str(workers), "--worker-limit", str(worker_limit), *(extra_args or [])],
         env, logs,
     )
     api_url = f"http://127.0.0.1:{port}/api"
@@ -276,7 +278,7 @@ def served_stack(
         **({"KEHOACH_DATABASE_URL": database_url} if database_url else {}),
     )
     stack = ServedStack(ui_url=f"http://127.0.0.1:{port}", api_url=api_url, auth=auth, env=client_env,
-                        kehoach_home=home, serve=serve, database_url=database_url)
+                        kehoach_home=home, serve=serve, database_url=database_url, forms_url=f"http://127.0.0.1:{forms_port}")
     try:
         def ready():
             if serve.process.poll() is not None:

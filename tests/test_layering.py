@@ -6,7 +6,10 @@ and the application shell import Prefect; only the settings read the environment
     notifications/   mail content and transport (plan)
     reports/         the upward report (plan)
     flows/           the Prefect flows (plan, notifications, reports, kehoach.settings)
-    kehoach/         settings, the command line, the team stack (everything)
+    kehoach/         settings, the command line, the team stack, the web forms (everything)
+
+The web forms (kehoach/forms/) do not import Prefect themselves: they resume waiting runs through
+flows/resume.py, which does.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ ALLOWED = {
     "flows": {"plan", "notifications", "reports", "kehoach.settings"},
     "kehoach": {"plan", "notifications", "reports", "flows", "kehoach"},
 }
-PREFECT_FREE = ("plan", "notifications", "reports", "kehoach.settings", "kehoach.cli.inputs", "kehoach.cli.errors")
+PREFECT_FREE = ("plan", "notifications", "reports", "kehoach.settings", "kehoach.cli.inputs", "kehoach.cli.errors", "kehoach.forms")
 # The one reading of the environment, and the one place that writes Prefect's settings into it.
 ENVIRONMENT_READERS = {"kehoach.settings", "kehoach.prefect_defaults", "kehoach.plan_choice"}
 

@@ -23,6 +23,7 @@ class LazyGroup(click.Group):
         "outbox": ("kehoach.cli.mail_commands", "outbox_group"),
         "serve": ("kehoach.cli.stack_commands", "serve_command"),
         "doctor": ("kehoach.cli.stack_commands", "doctor_command"),
+        "forms": ("kehoach.cli.forms_command", "forms_command"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -16,8 +16,9 @@ from kehoach.cli.errors import EXIT_FAILED, UserError
 @click.option("--port", default=4200, show_default=True, type=click.IntRange(1, 65535), help="Cổng của máy chủ Prefect.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Số worker chạy các lượt của work pool kehoach trên máy này.")
 @click.option("--worker-limit", default=4, show_default=True, type=int, help="Số lượt chạy cùng lúc tối đa của mỗi worker.")
+@click.option("--forms-port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Cổng của biểu mẫu báo cáo cho các đơn vị (kehoach forms).")
 @click.option("--no-deploy", is_flag=True, help="Không chạy lại prefect deploy --all (giữ các deployment đang có).")
-def serve_command(host: str, port: int, workers: int, worker_limit: int, no_deploy: bool) -> None:
+def serve_command(host: str, port: int, workers: int, worker_limit: int, forms_port: int, no_deploy: bool) -> None:
     """Chạy cho cả nhóm: máy chủ Prefect (có mật khẩu), work pool, các deployment và worker; Ctrl-C để dừng."""
     from kehoach.settings import read_environment
     from kehoach.stack import serve
@@ -29,7 +30,8 @@ def serve_command(host: str, port: int, workers: int, worker_limit: int, no_depl
         raise UserError("Không tìm thấy prefect.yaml: chạy kehoach serve từ thư mục mã nguồn Kehoach")
     try:
         stack = layout(settings, read_environment(), host=host, port=port, workers=workers, worker_limit=worker_limit,
-                       project=project, stored_auth=serve.stored_auth(settings.home))
+                       project=project, stored_auth=serve.stored_auth(settings.home),
+                       forms_port=forms_port, stored_forms_secret=serve.stored_forms_secret(settings.home))
         code = serve.serve(stack, lambda line: click.echo(line), setup=not no_deploy)
     except StackError as exc:
         raise UserError(str(exc)) from None

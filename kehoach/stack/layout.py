@@ -13,6 +13,9 @@ prefect.yaml, and one or more process workers. Where their state lives:
 - Access: Prefect's basic auth is always on. The credentials are KEHOACH_SERVER_AUTH or
   PREFECT_SERVER_API_AUTH_STRING ("user:password"), else generated once and kept in
   KEHOACH_HOME/server-auth (readable by its owner only).
+- The forms behind the links in the mail (`kehoach forms`, on --forms-port, 8765): their secret is
+  KEHOACH_FORMS_SECRET, else generated once and kept in KEHOACH_HOME/forms-secret; serve.env carries
+  it, so the workers sign the links the forms accept.
 
 Nothing here imports Prefect or touches a process: `kehoach/stack/serve.py` does that.
 """
@@ -36,6 +39,8 @@ POOL = "kehoach"
 HEARTBEAT_FREQUENCY = 30  # seconds; kehoach/stack/automations.py waits three of them
 AUTH_USER = "kehoach"
 AUTH_FILE = "server-auth"
+FORMS_SECRET_FILE = "forms-secret"
+FORMS_PORT = 8765
 ENV_FILE = "serve.env"
 PREFECT_DB_SUFFIX = "_prefect"
 LOOPBACK = "127.0.0.1"
@@ -74,6 +79,14 @@ class StackLayout:
     worker_limit: int
     ledger_url: str | None = field(repr=False)
     base_env: Mapping[str, str] = field(repr=False)
+    forms_secret: str = field(default="", repr=False)
+    forms_secret_source: str = "KEHOACH_FORMS_SECRET"
+    forms_port: int = FORMS_PORT
+
+    @property
+    def forms_local_url(self) -> str:
+        """Where the forms answer on this machine (units open KEHOACH_FORMS_URL, behind the proxy)."""
+        return f"http://{_url_host(self.host)}:{self.forms_port}"
 
     @property
     def ui_url(self) -> str:
@@ -104,6 +117,8 @@ class StackLayout:
         }
         if self.ledger_url:
             env["KEHOACH_DATABASE_URL"] = self.ledger_url
+        if self.forms_secret:
+            env["KEHOACH_FORMS_SECRET"] = self.forms_secret
         return env
 
     def _common(self) -> dict[str, str]:
@@ -152,11 +167,18 @@ class StackLayout:
             "--name", worker_name(number), "--limit", str(self.worker_limit),
         ]
 
+    def forms_command(self, python: str) -> list[str]:
+        return [python, "-m", "kehoach.cli", "forms", "--host", self.host, "--port", str(self.forms_port)]
+
+    def forms_env(self) -> dict[str, str]:
+        """The forms use the ledger and resume runs through the API, as a worker does."""
+        return self.worker_env()
+
     def env_file_text(self) -> str:
         lines = [
             "# Written by `kehoach serve`: the settings to use its Prefect server from another shell,",
             f"#   . {self.env_file}",
-            "# It holds the API password: keep it readable by its owner only.",
+            "# It holds the API password and the forms' secret: keep it readable by its owner only.",
         ]
         lines += [f"export {key}={shlex.quote(value)}" for key, value in self.client_env().items()]
         return "\n".join(lines) + "\n"
@@ -230,6 +252,15 @@ def auth_from(settings: Settings, stored: str | None) -> tuple[str, str]:
     return f"{AUTH_USER}:{secrets.token_urlsafe(24)}", "new"
 
 
+def forms_secret_from(settings: Settings, stored: str | None) -> tuple[str, str]:
+    """(secret, where it came from): KEHOACH_FORMS_SECRET, else the stored file, else a new one."""
+    if settings.forms_secret:
+        return settings.forms_secret, "KEHOACH_FORMS_SECRET"
+    if stored and len(stored.strip()) >= 16:
+        return stored.strip(), FORMS_SECRET_FILE
+    return secrets.token_urlsafe(32), "new"
+
+
 def layout(
     settings: Settings,
     env: Mapping[str, str],
@@ -240,12 +271,17 @@ def layout(
     worker_limit: int,
     project: Path,
     stored_auth: str | None,
+    forms_port: int = FORMS_PORT,
+    stored_forms_secret: str | None = None,
 ) -> StackLayout:
     if workers < 1:
         raise StackError("--workers phải từ 1 trở lên")
     if worker_limit < 1:
         raise StackError("--worker-limit phải từ 1 trở lên")
     auth, source = auth_from(settings, stored_auth)
+    forms_secret, forms_source = forms_secret_from(settings, stored_forms_secret)
+    if forms_port == port:
+        raise StackError("--forms-port phải khác --port (máy chủ Prefect)")
     return StackLayout(
         host=host,
         port=port,
@@ -258,6 +294,9 @@ def layout(
         worker_limit=worker_limit,
         ledger_url=settings.database_url,
         base_env=dict(env),
+        forms_secret=forms_secret,
+        forms_secret_source=forms_source,
+        forms_port=forms_port,
     )
 
 

@@ -1,10 +1,12 @@
-"""`kehoach serve`: the Prefect server, the work pool, the deployments and workers on one machine.
+"""`kehoach serve`: the Prefect server, the work pool, the deployments and workers on one machine,
+and the units' forms beside them.
 
 Starts, in order: the server (API + UI, basic auth on), waits until it answers; the `kehoach` work
-pool if missing; `prefect deploy --all` from the checkout's prefect.yaml; the workers. Then it
-watches them: a worker that dies is started again (a crash must not stop the plan's schedule), the
-server dying ends everything with its log. Ctrl-C (or SIGTERM) stops the workers first, then the
-server, by their process ids, escalating to SIGKILL when one does not stop in time.
+pool if missing; `prefect deploy --all` from the checkout's prefect.yaml; the workers; the forms
+(`kehoach forms`). Then it watches them: a worker or the forms dying is started again (a crash must
+not stop the plan's schedule), the server dying ends everything with its log. Ctrl-C (or SIGTERM)
+stops the forms and the workers first, then the server, by their process ids, escalating to SIGKILL
+when one does not stop in time.
 
 The decisions (addresses, databases, environments) are in `kehoach/stack/layout.py`; this module does
 the I/O. It runs `prefect` as subprocesses and never imports it.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kehoach.stack.layout import AUTH_FILE, POOL, StackError, StackLayout
+from kehoach.stack.layout import AUTH_FILE, FORMS_SECRET_FILE, POOL, StackError, StackLayout
 
 PREFECT = [sys.executable, "-m", "prefect"]
 SERVER_START_TIMEOUT = 180.0
@@ -112,6 +114,8 @@ def prepare_home(stack: StackLayout) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     if stack.auth_source == "new":
         _write_private(stack.home / AUTH_FILE, stack.auth + "\n")
+    if stack.forms_secret_source == "new":
+        _write_private(stack.home / FORMS_SECRET_FILE, stack.forms_secret + "\n")
     _write_private(stack.env_file, stack.env_file_text())
 
 
@@ -125,6 +129,13 @@ def _write_private(path: Path, text: str) -> None:
 def stored_auth(home: Path) -> str | None:
     try:
         return (home / AUTH_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def stored_forms_secret(home: Path) -> str | None:
+    try:
+        return (home / FORMS_SECRET_FILE).read_text(encoding="utf-8")
     except OSError:
         return None
 
@@ -238,6 +249,7 @@ class Supervisor:
             Child(f"worker-{n}", stack.worker_command(PREFECT, n), stack.worker_env(), stack.logs / f"worker-{n}.log", stack.project)
             for n in range(1, stack.workers + 1)
         ]
+        self.forms = Child("forms", stack.forms_command(sys.executable), stack.forms_env(), stack.logs / "forms.log", stack.project)
 
     def request_stop(self, signum: int, _frame=None) -> None:
         if self.stopping.is_set():
@@ -272,6 +284,8 @@ class Supervisor:
             if self.stopping.is_set():
                 return
             worker.start()
+        if not self.stopping.is_set():
+            self.forms.start()
 
     def _announce(self) -> None:
         stack = self.stack
@@ -281,6 +295,8 @@ class Supervisor:
             if stack.auth_source in ("new", AUTH_FILE)
             else f"  Đăng nhập bằng chuỗi trong biến {stack.auth_source}",
             f"  Worker: {len(self.workers)} × tối đa {stack.worker_limit} lượt chạy, work pool «{POOL}»",
+            f"  Biểu mẫu cho các đơn vị: {stack.forms_local_url} (đường dẫn trong thư: KEHOACH_FORMS_URL; khóa ký: "
+            + (f"{stack.home / FORMS_SECRET_FILE})" if stack.forms_secret_source in ("new", FORMS_SECRET_FILE) else "biến KEHOACH_FORMS_SECRET)"),
             f"  Dùng prefect/kehoach từ cửa sổ khác: . {stack.env_file}",
             f"  Nhật ký: {stack.logs}",
             "  Ctrl-C để dừng tất cả.",
@@ -292,9 +308,9 @@ class Supervisor:
         while not self.stopping.wait(1.0):
             if not self.server.running():
                 raise ServeFailed(f"Máy chủ Prefect đã dừng (mã {self.server.returncode}); nhật ký {self.server.log}:\n{self.server.tail()}")
-            for worker in self.workers:
-                if not worker.running():
-                    self._restart(worker)
+            for child in (*self.workers, self.forms):
+                if not child.running():
+                    self._restart(child)
         return 0
 
     def _restart(self, worker: Child) -> None:
@@ -309,6 +325,8 @@ class Supervisor:
         worker.start()
 
     def _stop_all(self) -> None:
+        if self.forms.process is not None and not self.forms.stop(WORKER_STOP_GRACE):
+            self.say(f"Biểu mẫu không tự dừng sau {WORKER_STOP_GRACE:.0f} s: đã buộc dừng (SIGKILL)")
         for worker in self.workers:
             if worker.process is not None:
                 # Prefect's worker may sit on its first SIGTERM while it cancels its polling loops.
@@ -322,6 +340,7 @@ class Supervisor:
 
 def serve(stack: StackLayout, say: Say, setup: bool = True) -> int:
     check_port_free(stack.host, stack.port)
+    check_port_free(stack.host, stack.forms_port)
     prepare_home(stack)
     ensure_prefect_database(stack)
     supervisor = Supervisor(stack, say, setup=setup)

@@ -141,3 +141,28 @@ def test_bad_worker_counts_are_refused(tmp_path):
 
 def test_the_project_is_found_from_a_subfolder():
     assert find_project(REPO / "plan" / "plans") == REPO
+
+
+# -- the forms beside the server -------------------------------------------------------------------------
+
+
+def test_the_forms_secret_comes_from_the_setting_then_the_stored_file_then_a_new_one(tmp_path):
+    from kehoach.stack.layout import FORMS_SECRET_FILE, forms_secret_from
+
+    given = "a-forms-secret-of-the-team-0123"
+    assert forms_secret_from(S({"KEHOACH_FORMS_SECRET": given}), "stored-secret-long-enough") == (given, "KEHOACH_FORMS_SECRET")
+    assert forms_secret_from(S({}), "stored-secret-long-enough\n") == ("stored-secret-long-enough", FORMS_SECRET_FILE)
+    new, source = forms_secret_from(S({}), "short")
+    assert source == "new" and len(new) >= 32
+
+
+def test_serve_env_and_the_workers_carry_the_forms_secret_and_the_forms_listen_on_loopback(tmp_path):
+    stack = _layout({"KEHOACH_HOME": str(tmp_path)}, forms_port=8800)
+    assert len(stack.forms_secret) >= 16
+    assert stack.worker_env()["KEHOACH_FORMS_SECRET"] == stack.forms_secret, "the workers sign the links the forms accept"
+    assert f"export KEHOACH_FORMS_SECRET={stack.forms_secret}" in stack.env_file_text()
+    assert stack.forms_command("python")[-4:] == ["--host", "127.0.0.1", "--port", "8800"]
+    assert stack.forms_env()["PREFECT_API_URL"] == stack.api_url, "the forms resume the runs waiting for an outcome"
+    assert stack.forms_local_url == "http://127.0.0.1:8800"
+    with pytest.raises(StackError, match="--forms-port"):
+        _layout({"KEHOACH_HOME": str(tmp_path)}, port=8800, forms_port=8800)

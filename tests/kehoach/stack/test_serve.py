@@ -81,6 +81,20 @@ def test_the_ui_is_served_and_points_at_this_api(team_stack: ServedStack):
         assert json.loads(response.read())["api_url"] == team_stack.api_url
 
 
+def test_serve_runs_the_forms_beside_the_server_with_a_secret_kept_in_the_home(team_stack: ServedStack):
+    assert team_stack.forms_url
+    secret_file = team_stack.kehoach_home / "forms-secret"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600", "the forms' secret: owner only"
+    assert f"KEHOACH_FORMS_SECRET={secret_file.read_text().strip()}" in (team_stack.kehoach_home / "serve.env").read_text()
+    try:
+        urllib.request.urlopen(team_stack.forms_url + "/bieu-mau/not-a-token", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 403 and exc.headers["X-Frame-Options"] == "DENY"
+        assert "Đường dẫn không dùng được" in exc.read().decode()
+    else:
+        raise AssertionError("a forged link must be refused")
+
+
 # -- refused settings: exit 2 in the user's terms, nothing started ------------------------------------
 
 
