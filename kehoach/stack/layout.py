@@ -15,7 +15,8 @@ prefect.yaml, and one or more process workers. Where their state lives:
   KEHOACH_HOME/server-auth (readable by its owner only).
 - The forms behind the links in the mail (`kehoach forms`, on --forms-port, 8765): their secret is
   KEHOACH_FORMS_SECRET, else generated once and kept in KEHOACH_HOME/forms-secret; serve.env carries
-  it, so the workers sign the links the forms accept.
+  it and the links' address (KEHOACH_FORMS_URL, else the forms on this machine), so the workers
+  write into the mail links the forms accept.
 
 Nothing here imports Prefect or touches a process: `kehoach/stack/serve.py` does that.
 """
@@ -82,6 +83,13 @@ class StackLayout:
     forms_secret: str = field(default="", repr=False)
     forms_secret_source: str = "KEHOACH_FORMS_SECRET"
     forms_port: int = FORMS_PORT
+    forms_url: str | None = None  # KEHOACH_FORMS_URL: what units open (behind the TLS proxy)
+
+    @property
+    def forms_link_base(self) -> str:
+        """The address the links in the mail carry: KEHOACH_FORMS_URL, else the forms on this machine
+        (enough for a team on one machine or a test; a real office sets the proxy's address)."""
+        return self.forms_url or self.forms_local_url
 
     @property
     def forms_local_url(self) -> str:
@@ -119,6 +127,7 @@ class StackLayout:
             env["KEHOACH_DATABASE_URL"] = self.ledger_url
         if self.forms_secret:
             env["KEHOACH_FORMS_SECRET"] = self.forms_secret
+            env["KEHOACH_FORMS_URL"] = self.forms_link_base
         return env
 
     def _common(self) -> dict[str, str]:
@@ -297,6 +306,7 @@ def layout(
         forms_secret=forms_secret,
         forms_secret_source=forms_source,
         forms_port=forms_port,
+        forms_url=settings.forms_url,
     )
 
 

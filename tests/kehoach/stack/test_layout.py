@@ -164,5 +164,8 @@ def test_serve_env_and_the_workers_carry_the_forms_secret_and_the_forms_listen_o
     assert stack.forms_command("python")[-4:] == ["--host", "127.0.0.1", "--port", "8800"]
     assert stack.forms_env()["PREFECT_API_URL"] == stack.api_url, "the forms resume the runs waiting for an outcome"
     assert stack.forms_local_url == "http://127.0.0.1:8800"
+    assert stack.worker_env()["KEHOACH_FORMS_URL"] == "http://127.0.0.1:8800", "without KEHOACH_FORMS_URL the links open the forms here"
+    proxied = _layout({"KEHOACH_HOME": str(tmp_path), "KEHOACH_FORMS_URL": "https://kehoach.svhtt.hanoi.example/"}, forms_port=8800)
+    assert proxied.worker_env()["KEHOACH_FORMS_URL"] == "https://kehoach.svhtt.hanoi.example", "the links carry the proxy's address"
     with pytest.raises(StackError, match="--forms-port"):
         _layout({"KEHOACH_HOME": str(tmp_path)}, port=8800, forms_port=8800)
