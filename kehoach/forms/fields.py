@@ -51,6 +51,11 @@ class FormField:
     def dom_id(self) -> str:
         return "f-" + self.name.replace(".", "-").replace("_", "-")
 
+    @property
+    def has_error(self) -> bool:
+        """An error on this field or on one inside it (an indicator of the group "Chỉ tiêu")."""
+        return bool(self.error) or any(child.has_error for child in self.children)
+
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
     """The annotation without `| None`, and whether None was allowed."""

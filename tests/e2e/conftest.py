@@ -1,7 +1,8 @@
 """Fixtures of the browser tests: a PostgreSQL database of their own, `kehoach serve` on it, and
 Debian's Chromium driven by Playwright, shut off from everything but the stack on 127.0.0.1.
 
-Needs KEHOACH_TEST_POSTGRES_URL (a cluster on loopback, as .ci/run starts one), the `playwright`
+The tests of the served stack need KEHOACH_TEST_POSTGRES_URL (a cluster on loopback, as .ci/run
+starts one); every test needs the `playwright`
 package (the `test` extra) and Debian's chromium at /usr/bin/chromium (or KEHOACH_CHROMIUM); skips
 with the reason otherwise. Playwright never downloads a browser here: it drives that executable.
 
@@ -68,9 +69,9 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
-def _prerequisites() -> None:
-    """Skip before anything starts when the browser or PostgreSQL is missing."""
-    if not os.environ.get("KEHOACH_TEST_POSTGRES_URL"):
+def _prerequisites(request) -> None:
+    """Skip before anything starts when the browser, or PostgreSQL for a test of the served stack, is missing."""
+    if "postgres_url" in request.fixturenames and not os.environ.get("KEHOACH_TEST_POSTGRES_URL"):
         pytest.skip("KEHOACH_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL cluster and sets it)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[test]')")
     if not os.access(CHROMIUM, os.X_OK):

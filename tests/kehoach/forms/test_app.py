@@ -105,6 +105,15 @@ def test_validation_errors_come_back_beside_the_field_in_vietnamese_keeping_what
     assert forms.resumed.calls == []
 
 
+def test_an_error_only_in_an_indicator_still_says_above_the_form_that_nothing_was_recorded(forms: Forms):
+    link = forms.link(stage="execution")
+    answer = _post(forms, link, {"result": "done", "indicators.participants": "-5", "reporter": "Nguyễn Thị Lan"})
+    assert answer.status_code == 422
+    assert 'id="f-indicators-participants-error"' in answer.text
+    assert "Kết quả chưa được ghi" in answer.text
+    assert _outcomes(forms) == []
+
+
 def test_html_typed_in_a_note_is_shown_as_text(forms: Forms):
     link = forms.link()
     note = '<script>alert("x")</script><b>đậm</b>'
