@@ -197,17 +197,20 @@ class ReportingPeriod:
                 return f"9 tháng đầu năm {self.year}"
         return f"năm {self.year}"
 
+    def _months(self) -> tuple[int, int]:
+        """The first and last month the period reports on."""
+        match self.kind:
+            case PeriodKind.MONTHLY:
+                return self._number(), self._number()
+            case PeriodKind.QUARTERLY:
+                return 3 * self._number() - 2, 3 * self._number()
+        return 1, _LAST_MONTH[self.kind]
+
     @property
     def data_window(self) -> tuple[date, date]:
         # Every window runs from the 15th of the month before its first month to the 14th of
         # its last month; multi-month reports other than quarterly start from 15/12 last year.
-        match self.kind:
-            case PeriodKind.MONTHLY:
-                first_month = last_month = self._number()
-            case PeriodKind.QUARTERLY:
-                first_month, last_month = 3 * self._number() - 2, 3 * self._number()
-            case _:
-                first_month, last_month = 1, _LAST_MONTH[self.kind]
+        first_month, last_month = self._months()
         start = date(self.year - 1, 12, 15) if first_month == 1 else date(self.year, first_month - 1, 15)
         return start, date(self.year, last_month, 14)
 
@@ -215,13 +218,7 @@ class ReportingPeriod:
     def span(self) -> tuple[date, date]:
         """The months the period reports on, first day to last: what happened in them belongs to it,
         whenever it was recorded (the report knows what was recorded by the day it is made)."""
-        match self.kind:
-            case PeriodKind.MONTHLY:
-                first_month = last_month = self._number()
-            case PeriodKind.QUARTERLY:
-                first_month, last_month = 3 * self._number() - 2, 3 * self._number()
-            case _:
-                first_month, last_month = 1, _LAST_MONTH[self.kind]
+        first_month, last_month = self._months()
         following = date(self.year + 1, 1, 1) if last_month == 12 else date(self.year, last_month + 1, 1)
         return date(self.year, first_month, 1), date.fromordinal(following.toordinal() - 1)
 

@@ -388,3 +388,20 @@ def test_loading_the_calendar_module_does_not_load_prefect():
         "sys.exit('prefect' in sys.modules)\n"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "period, first, last",
+    [
+        ("2023", date(2023, 1, 1), date(2023, 12, 31)),
+        ("2023-H1", date(2023, 1, 1), date(2023, 6, 30)),
+        ("2023-9M", date(2023, 1, 1), date(2023, 9, 30)),
+        ("2023-Q3", date(2023, 7, 1), date(2023, 9, 30)),
+        ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2023-12", date(2023, 12, 1), date(2023, 12, 31)),
+    ],
+)
+def test_a_period_spans_the_months_it_reports_on_while_its_data_window_stays_decree_09s(period, first, last):
+    chosen = ReportingPeriod.parse(period)
+    assert chosen.span == (first, last)
+    assert chosen.data_window[1].day == 14, "the cut-off still sets when the report is due"
