@@ -216,10 +216,9 @@ class Desk:
         where = f"ND {form.item.number} {form.stage.value} {form.occurrence.id}"
         try:
             if self._resume is not None:
-                resume = self._resume
+                resumed, failed = self._resume(form.plan, form.item.id, form.occurrence.id, form.stage, payload)
             else:
-                from flows.resume import resume_waiting_runs as resume
-            resumed, failed = resume(form.plan, form.item.id, form.occurrence.id, form.stage, payload)
+                resumed, failed = self._resume_on_server(form, payload)
         except Exception:  # noqa: BLE001 - the outcome is recorded; the run can be resumed by `kehoach record` or the UI
             log.exception("Không tiếp tục được các lượt chạy đang chờ %s (kết quả đã được ghi vào sổ)", where)
             return
@@ -227,6 +226,19 @@ class Desk:
             log.info("Đã tiếp tục lượt chạy đang chờ %s: %s", where, run_id)
         for reason in failed:
             log.warning("Không tiếp tục được lượt chạy %s (kết quả đã được ghi vào sổ): %s", where, reason)
+
+    def _resume_on_server(self, form: StageForm, payload: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """flows.resume on the server these settings name: not whatever Prefect's process-wide
+        settings say (the app may be given Settings that are not the process's environment)."""
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+        from flows.resume import resume_waiting_runs
+
+        updates: dict[Any, Any] = {PREFECT_API_URL: self.settings.prefect_api_url}
+        if self.settings.prefect_api_auth:
+            updates[PREFECT_API_AUTH_STRING] = self.settings.prefect_api_auth
+        with temporary_settings(updates=updates):
+            return resume_waiting_runs(form.plan, form.item.id, form.occurrence.id, form.stage, payload)
 
     # -- a unit's page -----------------------------------------------------------------------
 
