@@ -56,6 +56,20 @@ def resume_waiting_runs(plan: Plan, item_id: str, occurrence: str, stage: Stage,
     return resumed, failed
 
 
+def resume_waiting_runs_on(
+    api_url: str | None, api_auth: str | None, plan: Plan, item_id: str, occurrence: str, stage: Stage, outcome: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """`resume_waiting_runs` on the server at `api_url` (with its password), whatever Prefect's
+    process-wide settings say: the units' forms are given their settings, not the environment's."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
+    if api_auth:
+        updates[PREFECT_API_AUTH_STRING] = api_auth
+    with temporary_settings(updates=updates):
+        return resume_waiting_runs(plan, item_id, occurrence, stage, outcome)
+
+
 def _runs_item(run: Any, plan: Plan, item: Item) -> bool:
     """Whether a content-item run is for this item of this plan: by its tags when plan-run started it,
     else by its `item` parameter (a run started by hand or from the UI carries no plan or item tag)."""

@@ -230,15 +230,11 @@ class Desk:
     def _resume_on_server(self, form: StageForm, payload: dict[str, Any]) -> tuple[list[str], list[str]]:
         """flows.resume on the server these settings name: not whatever Prefect's process-wide
         settings say (the app may be given Settings that are not the process's environment)."""
-        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+        from flows.resume import resume_waiting_runs_on
 
-        from flows.resume import resume_waiting_runs
-
-        updates: dict[Any, Any] = {PREFECT_API_URL: self.settings.prefect_api_url}
-        if self.settings.prefect_api_auth:
-            updates[PREFECT_API_AUTH_STRING] = self.settings.prefect_api_auth
-        with temporary_settings(updates=updates):
-            return resume_waiting_runs(form.plan, form.item.id, form.occurrence.id, form.stage, payload)
+        return resume_waiting_runs_on(
+            self.settings.prefect_api_url, self.settings.prefect_api_auth, form.plan, form.item.id, form.occurrence.id, form.stage, payload
+        )
 
     # -- a unit's page -----------------------------------------------------------------------
 
