@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,14 @@ from sqlalchemy.exc import OperationalError
 from flows import resources
 from flows.delivery import queue_mail
 from flows.labels import item_run_name
-from flows.mail_task import deliver_and_check
+from flows.mail_task import deliver_if_due
 from flows.resume import pause_key
-from plan.awaiting import awaiting_outcome
+from plan.awaiting import awaiting_outcome, occurrence_steps
 from plan.events import Event, EventKind, PlanRef, content_key
 from plan.model import Item, Plan, Stage
 from plan.occurrences import Occurrence, item_occurrences
 from plan.outcomes import outcome_model, outcome_payload
-from plan.progress import OccurrenceState, fold, item_status, outcome_events, stage_step
+from plan.progress import OccurrenceState, Step, fold, item_status, outcome_events, stage_step
 from plan.schedule import working_calendar
 
 CACHE_VERSION = "stage-v2"  # part of every stage's cache key: bump when StageSummary changes
@@ -121,16 +122,19 @@ def stage_task(
     plan, ref, item, occurrence, state = _where_it_stands(plan_path, item_id, occurrence_id, as_of)
     ledger = resources.ledger()
     step = stage_step(plan, item, occurrence, Stage(stage), state, as_of, working_calendar(plan), counterpart=counterpart)
-    recorded = ledger.append(ref, step.events)
+    return _summary(item, occurrence, Stage(stage), counterpart, step, recorded=len(ledger.append(ref, step.events)))
+
+
+def _summary(item: Item, occurrence: Occurrence, stage: Stage, counterpart: str | None, step: Step, recorded: int) -> StageSummary:
     return StageSummary(
         item=item.number,
         occurrence=occurrence.id,
-        stage=stage,
+        stage=stage.value,
         counterpart=counterpart,
         status=step.status.value,
         due=step.due,
         working_days_late=step.working_days_late,
-        recorded=len(recorded),
+        recorded=recorded,
         note=step.note,
     )
 
@@ -202,7 +206,7 @@ def content_item(
     # costs concurrency-slot writes on the API ("database is locked" on SQLite) for no reader.
     with TagsContext(current_tags=set()):
         for occurrence in occurrences:
-            steps.extend(_run_occurrence(path, ref.plan_hash, the_item.id, occurrence, as_of, events))
+            steps.extend(_run_occurrence(path, ref.plan_hash, plan, the_item, occurrence, as_of, events))
         # Mail goes out before the run waits for anyone: an invitation must not wait for a reply.
         status = item_status(plan, the_item, resources.ledger().events(plan.id, item=the_item.id), as_of)
         _send_coordination_mail(plan, status, as_of, logger)
@@ -227,41 +231,58 @@ def _send_coordination_mail(plan, status, as_of: dt.date, logger) -> None:
     mails = coordination_mails(plan, [status], as_of, links=resources.form_links(plan))
     if mails:
         queue_mail(plan.id, mails)
-    deliver_and_check(logger)
+    deliver_if_due(logger)
 
 
-def _run_occurrence(path: str, plan_hash: str, item_id: str, occurrence: Occurrence, as_of: dt.date, events) -> list[StageSummary]:
+def _run_occurrence(path: str, plan_hash: str, plan: Plan, item: Item, occurrence: Occurrence, as_of: dt.date, events) -> list[StageSummary]:
+    """The occurrence's four stages in order. A stage whose step records something today runs as a
+    `stage` task (retried, cached, seen in the UI); a stage with nothing to record is summarised
+    here, without a task run: on a busy morning most stages of most items have nothing to do, and
+    every task run costs the API a dozen rows. Which stages record is the tasks' own decision
+    (plan/awaiting.py: `stage_step` on the occurrence's state, carried from stage to stage)."""
     if occurrence.known_since > as_of:
         return []
-    steps = []
-    for stage in Stage:
+    recorded = {event.key for event in events}
+    state = deepcopy(fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState()))
+    steps: list[StageSummary] = []
+    summaries: dict[str | None, StageSummary | None] = {}  # one stage's: counterpart (None: the whole) -> summary, None: run
+    decided = occurrence_steps(plan, item, occurrence, state, as_of, working_calendar(plan))
+    for n, (stage, counterpart, step) in enumerate(decided):
+        records = any(event.key not in recorded for event in step.events)
+        summaries[counterpart] = None if records else _summary(item, occurrence, stage, counterpart, step, recorded=0)
+        if n + 1 < len(decided) and decided[n + 1][0] is stage:
+            continue  # the stage's other steps first: its counterparts run together, then the stage
         common: dict[str, Any] = dict(
             plan_path=path,
             plan_hash=plan_hash,
-            item_id=item_id,
+            item_id=item.id,
             occurrence_id=occurrence.id,
             stage=stage.value,
             as_of=as_of,
             input_version=_input_version(events, occurrence.id, stage),
             ledger_id=resources.ledger().instance_id,
         )
-        if stage is Stage.COORDINATION and occurrence.counterparts:
-            steps.extend(_each_counterpart(occurrence, common))
-        steps.append(stage_task(**common))
+        whole = summaries.pop(None)
+        ran = iter(_each_counterpart([cp for cp, summary in summaries.items() if summary is None], common))  # type: ignore[misc]
+        steps.extend(summary if summary is not None else next(ran) for summary in summaries.values())
+        steps.append(whole if whole is not None else stage_task(**common))
+        summaries = {}
     return steps
 
 
-def _each_counterpart(occurrence: Occurrence, common: dict[str, Any]) -> list[StageSummary]:
+def _each_counterpart(counterparts: list[str], common: dict[str, Any]) -> list[StageSummary]:
     """The coordination stage once per counterpart, KEHOACH_TASK_WORKERS at a time: one unless told
     otherwise, since concurrent task-run writes to a SQLite-backed Prefect API wait on its lock
     ("database is locked"). With PostgreSQL behind the API, set it to e.g. 8."""
+    if not counterparts:
+        return []
     task_runner: ThreadPoolTaskRunner[StageSummary] = ThreadPoolTaskRunner(max_workers=resources.settings().task_workers)
     with task_runner as runner:
         answers = runner.map(
             stage_task,
             {
-                "counterpart": list(occurrence.counterparts),
-                "counterpart_label": [f" · {c}" for c in occurrence.counterparts],
+                "counterpart": counterparts,
+                "counterpart_label": [f" · {c}" for c in counterparts],
                 **{k: unmapped(v) for k, v in common.items()},
             },
         )

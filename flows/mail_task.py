@@ -8,6 +8,7 @@ from prefect import task
 
 from flows import resources
 from flows.delivery import Delivery, checked, deliver
+from notifications.outbox import Outbox
 
 deliver_task = task(name="deliver-mail", retries=2, retry_delay_seconds=[60, 300])(deliver)
 
@@ -18,3 +19,11 @@ def deliver_and_check(logger: Any) -> Delivery:
     if resources.interactive():
         return checked(deliver_task.with_options(retries=0)(retry_here=False), logger)
     return checked(deliver_task(), logger)
+
+
+def deliver_if_due(logger: Any) -> Delivery:
+    """`deliver_and_check` when the outbox holds mail due now; else nothing, and no task run (an
+    item's run on a morning with a thousand items would otherwise add one that sends nothing)."""
+    if not Outbox(resources.ledger()).due():
+        return Delivery()
+    return deliver_and_check(logger)

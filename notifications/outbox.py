@@ -291,6 +291,12 @@ class Outbox:
         with self.ledger.transaction(write=False) as conn:
             return set(conn.execute(sa.select(t.c.idempotency_key).where(t.c.plan_id == nfc(plan_id))).scalars())
 
+    def due(self, now: dt.datetime | None = None) -> int:
+        """How many entries `deliver` would try now: 0 means a delivery would open no connection."""
+        query = sa.select(sa.func.count()).select_from(outbox_table).where(_due(_aware(now)))
+        with self.ledger.transaction(write=False) as conn:
+            return int(conn.execute(query).scalar_one())
+
     def counts(self) -> dict[str, int]:
         """How many entries are in each status (every status present, 0 when none)."""
         t = outbox_table

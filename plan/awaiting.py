@@ -15,8 +15,8 @@ from copy import deepcopy
 from plan.calendar import WorkingCalendar
 from plan.events import CoordinationStatus, Event, NewEvent
 from plan.model import Item, Plan, Stage
-from plan.occurrences import item_occurrences
-from plan.progress import ItemStatus, OccurrenceState, StageView, fold, item_status, stage_step
+from plan.occurrences import Occurrence, item_occurrences
+from plan.progress import ItemStatus, OccurrenceState, StageView, Step, fold, item_status, stage_step
 
 
 def awaiting_outcome(plan: Plan, status: ItemStatus, as_of: dt.date, calendar: WorkingCalendar) -> list[StageView]:
@@ -30,6 +30,21 @@ def awaiting_outcome(plan: Plan, status: ItemStatus, as_of: dt.date, calendar: W
     ]
 
 
+def occurrence_steps(
+    plan: Plan, item: Item, occurrence: Occurrence, state: OccurrenceState, as_of: dt.date, calendar: WorkingCalendar
+) -> list[tuple[Stage, str | None, Step]]:
+    """The occurrence's stage steps on `as_of` in the order `content-item` takes them: each stage in
+    turn, the coordination stage once per counterpart and then as a whole. `state` is carried from
+    step to step (and updated), as the steps' records carry it in the ledger."""
+    steps: list[tuple[Stage, str | None, Step]] = []
+    for stage in Stage:
+        if stage is Stage.COORDINATION and occurrence.counterparts:
+            for counterpart in occurrence.counterparts:
+                steps.append((stage, counterpart, stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart)))
+        steps.append((stage, None, stage_step(plan, item, occurrence, stage, state, as_of, calendar)))
+    return steps
+
+
 def todays_steps(plan: Plan, item: Item, events: Sequence[Event | NewEvent], as_of: dt.date, calendar: WorkingCalendar) -> list[NewEvent]:
     """The events the item's stage steps would record on `as_of` (as `content-item` takes them),
     without recording anything."""
@@ -39,11 +54,8 @@ def todays_steps(plan: Plan, item: Item, events: Sequence[Event | NewEvent], as_
         if occurrence.known_since > as_of:
             continue
         state = deepcopy(states.get((item.id, occurrence.id), OccurrenceState()))
-        for stage in Stage:
-            if stage is Stage.COORDINATION and occurrence.counterparts:
-                for counterpart in occurrence.counterparts:
-                    new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart).events)
-            new.extend(stage_step(plan, item, occurrence, stage, state, as_of, calendar).events)
+        for _, _, step in occurrence_steps(plan, item, occurrence, state, as_of, calendar):
+            new.extend(step.events)
     return new
 
 

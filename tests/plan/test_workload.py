@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from copy import deepcopy
 from pathlib import Path
 
 import pytest
 
 from notifications.coordination import coordination_keys
+from plan.awaiting import occurrence_steps
 from plan.calendar import WorkingCalendar
 from plan.events import NewEvent
 from plan.load import DEFAULT_PLAN, load_plan, load_plan_text
@@ -48,16 +50,23 @@ class Books:
 
 
 def _run_item(plan: Plan, item: Item, books: Books, as_of: dt.date, calendar: WorkingCalendar) -> None:
-    """What a content-item run does on `as_of`, without Prefect."""
+    """What a content-item run does on `as_of`, without Prefect. Checked on the way: the steps that
+    record are the ones the run predicts from the occurrence's state before any of them
+    (plan.awaiting.occurrence_steps), since only those run as tasks."""
     for occurrence in item_occurrences(plan, item, books.item_events(item), as_of):
         if occurrence.known_since > as_of:
             continue
+        before = fold([e for e in books.item_events(item) if e.occurrence == occurrence.id]).get((item.id, occurrence.id), OccurrenceState())
+        predicted = [(s, cp) for s, cp, step in occurrence_steps(plan, item, occurrence, deepcopy(before), as_of, calendar) if step.events]
+        recorded = []
         for stage in Stage:
             counterparts = list(occurrence.counterparts) if stage is Stage.COORDINATION else []
             for counterpart in [*counterparts, None]:
                 events = [e for e in books.item_events(item) if e.occurrence == occurrence.id]
                 state = fold(events).get((item.id, occurrence.id), OccurrenceState())
-                books.append(stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart).events)
+                if books.append(stage_step(plan, item, occurrence, stage, state, as_of, calendar, counterpart=counterpart).events):
+                    recorded.append((stage, counterpart))
+        assert recorded == predicted, f"{item.id} {occurrence.id} {as_of}: recorded {recorded}, predicted {predicted}"
     status = item_status(plan, item, books.item_events(item), as_of, calendar)  # type: ignore[arg-type]
     books.outbox |= coordination_keys(plan, [status], as_of, calendar=calendar)
 
