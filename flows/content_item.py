@@ -207,7 +207,8 @@ def content_item(
     with TagsContext(current_tags=set()):
         for occurrence in occurrences:
             steps.extend(_run_occurrence(path, ref.plan_hash, plan, the_item, occurrence, as_of, events))
-        # Mail goes out before the run waits for anyone: an invitation must not wait for a reply.
+        # Mail goes out before the run waits for anyone: an invitation must not wait for a reply. Under
+        # a plan-run in this process, the plan-run delivers it once its items have settled.
         status = item_status(plan, the_item, resources.ledger().events(plan.id, item=the_item.id), as_of)
         _send_coordination_mail(plan, status, as_of, logger)
         if wait_for_input and deployment_runtime.id:

@@ -16,7 +16,7 @@ from prefect.runtime import deployment
 
 from flows import dispatch, resources
 from flows.dispatch import ItemRun
-from flows.mail_task import deliver_and_check
+from flows.mail_task import deliver_and_check, delivered_by_the_plan_run
 from plan.model import Plan
 from plan.progress import plan_status
 from plan.status_views import status_markdown, status_rows
@@ -40,14 +40,15 @@ def plan_run(as_of: dt.date | None = None, plan_path: str | None = None, concurr
     work = dispatch.work_today(plan, as_of)
     items = dispatch.without_work(plan, work, bool(deployment.id), progress.finished)
     logger.info("%d/%d nội dung có việc hôm nay; các nội dung khác không cần lượt chạy", len(items), len(plan.items))
-    if deployment.id:
-        on_postgres = concurrent if concurrent is not None else dispatch.deployed_api_on_postgres()
-        dispatch.deployed(plan, items, work, path, as_of, logger, on_postgres, progress.finished)
-    elif concurrent if concurrent is not None else dispatch.api_on_postgres():
-        dispatch.concurrently(plan, items, path, as_of, progress.finished)
-    else:
-        dispatch.in_order(plan, items, path, as_of, progress.finished)
-    deliver_and_check(logger)  # what is due in the outbox, though no item with work queued it today
+    with delivered_by_the_plan_run():
+        if deployment.id:
+            on_postgres = concurrent if concurrent is not None else dispatch.deployed_api_on_postgres()
+            dispatch.deployed(plan, items, work, path, as_of, logger, on_postgres, progress.finished)
+        elif concurrent if concurrent is not None else dispatch.api_on_postgres():
+            dispatch.concurrently(plan, items, path, as_of, progress.finished)
+        else:
+            dispatch.in_order(plan, items, path, as_of, progress.finished)
+    deliver_and_check(logger)  # what the items queued, and what was due in the outbox already
     _publish_status(plan, as_of)
     results = sorted(progress.results, key=lambda r: r.number)
     unsettled = [r for r in results if not r.settled]

@@ -38,6 +38,8 @@ from kehoach.settings import Settings
 
 POOL = "kehoach"
 HEARTBEAT_FREQUENCY = 30  # seconds; kehoach/stack/automations.py waits three of them
+WORKER_QUERY_SECONDS = 2  # how often a worker asks for runs to start (Prefect's default, 10, is a morning's first 5 s)
+_CSRF_SETTINGS = ("PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED", "PREFECT_SERVER_CSRF_PROTECTION_ENABLED")
 AUTH_USER = "kehoach"
 AUTH_FILE = "server-auth"
 FORMS_SECRET_FILE = "forms-secret"
@@ -165,6 +167,12 @@ class StackLayout:
             env.pop(key, None)
         # Flow runs send a heartbeat: the server's automation marks silent ones Crashed (kehoach/stack/automations.py).
         env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_FREQUENCY))
+        # The plan-run starts within 2 s of being asked for, rather than 10.
+        env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(WORKER_QUERY_SECONDS))
+        if not any(self.base_env.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _CSRF_SETTINGS):
+            # The server does not ask for CSRF tokens (Prefect's default): every client would still
+            # ask it for one first, a request per item run on a busy morning.
+            env.setdefault("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", "false")
         return env
 
     def server_command(self, prefect: list[str]) -> list[str]:

@@ -69,3 +69,26 @@ def test_the_coordination_stage_invites_each_embassy_once(prefect_api, kehoach_h
     content_item("9", as_of=dt.date(2023, 10, 11))
     again = [r for r in smtp.handler.received if any("embassy.example" in a for a in r.rcpt_tos)]
     assert len(again) == len(invited), "an invitation goes out once, whatever the date"
+
+
+def test_under_a_plan_run_the_items_mail_goes_out_once_at_its_end(prefect_api, kehoach_home, plan, smtp, monkeypatch):
+    """The plan-run delivers what its items queued in one delivery, after they have settled; an item
+    run on its own delivers its own (the test above)."""
+    from flows import mail_task
+    from flows.plan_run import plan_run
+
+    deliveries: list[int] = []  # what was queued when each delivery began
+    real = mail_task.deliver_and_check
+
+    def counted(logger):
+        deliveries.append(len(Outbox(resources.ledger()).entries("queued")))
+        return real(logger)
+
+    monkeypatch.setattr(mail_task, "deliver_and_check", counted)
+    monkeypatch.setattr("flows.plan_run.deliver_and_check", counted)
+    plan_run(as_of=dt.date(2023, 10, 10))
+    assert len(deliveries) == 1 and deliveries[0] > 0, f"one delivery at the end, with the items' mail in it: {deliveries}"
+    assert not Outbox(resources.ledger()).entries("queued"), "everything the items queued went out"
+    invited = {a for r in smtp.handler.received for a in r.rcpt_tos if "embassy.example" in a}
+    assert invited, "item 9's invitations went out with the plan-run's delivery"
+    assert not mail_task._PLAN_RUN_DELIVERS.is_set(), "an item run after the plan-run delivers its own again"

@@ -106,6 +106,17 @@ def test_the_server_gets_auth_and_its_database_and_the_worker_gets_neither_secre
     assert stack.worker_command(["prefect"], 2)[-4:] == ["--name", stack.worker_command(["prefect"], 2)[-3], "--limit", "4"]
 
 
+def test_workers_ask_for_runs_often_and_skip_csrf_tokens_only_where_the_server_wants_none(tmp_path):
+    home = {"KEHOACH_HOME": str(tmp_path)}
+    worker = _layout(home).worker_env()
+    assert float(worker["PREFECT_WORKER_QUERY_SECONDS"]) <= 2, "a morning's plan-run waits for the next poll"
+    assert worker["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "false"
+    guarded = _layout({**home, "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true"}).worker_env()
+    assert "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in guarded, "a server that wants CSRF tokens gets them"
+    own = _layout({**home, "PREFECT_WORKER_QUERY_SECONDS": "15", "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true"}).worker_env()
+    assert (own["PREFECT_WORKER_QUERY_SECONDS"], own["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"]) == ("15", "true"), "the user's values win"
+
+
 def test_the_server_listens_on_loopback_unless_told_otherwise(tmp_path):
     stack = _layout({"KEHOACH_HOME": str(tmp_path)})
     assert stack.server_command(["prefect"])[-4:] == ["--host", "127.0.0.1", "--port", "4200"]
