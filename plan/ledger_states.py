@@ -7,6 +7,7 @@ outcome, each invitation's latest answer, the outcome notes and the events per d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -160,17 +161,31 @@ def _read_rows(conn: Connection, table: sa.Table, keys: set[tuple]) -> dict[tupl
 
 
 def _write_states(conn: Connection, states: _States, *, upsert: bool) -> None:
-    insert = insert_for(conn.dialect.name)
+    dialect = conn.dialect.name
     for table, rows in ((occurrence_states_table, states.occurrences), (invitation_states_table, states.invitations)):
-        stmt = insert(table)
-        if upsert:
-            stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key], set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key})
-        _execute_many(conn, stmt, list(rows.values()))
+        if rows:
+            _execute_many(conn, _state_insert(dialect, table, upsert), list(rows.values()))
     _execute_many(conn, outcome_notes_table.insert(), states.notes)
-    stmt = insert(event_days_table)
+    if states.days:
+        _execute_many(conn, _days_insert(dialect, upsert), [{"plan_id": plan_id, "effective_date": on, "events": n} for (plan_id, on), n in states.days.items()])
+
+
+@functools.cache
+def _state_insert(dialect: str, table: sa.Table, upsert: bool) -> Any:
+    """The insert (or upsert) of a state table's rows, built once: building one costs more than a
+    small append's writes."""
+    stmt = insert_for(dialect)(table)
+    if upsert:
+        stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key], set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key})
+    return stmt
+
+
+@functools.cache
+def _days_insert(dialect: str, upsert: bool) -> Any:
+    stmt = insert_for(dialect)(event_days_table)
     if upsert:
         stmt = stmt.on_conflict_do_update(index_elements=["plan_id", "effective_date"], set_={"events": event_days_table.c.events + stmt.excluded.events})
-    _execute_many(conn, stmt, [{"plan_id": plan_id, "effective_date": on, "events": n} for (plan_id, on), n in states.days.items()])
+    return stmt
 
 
 def _execute_many(conn: Connection, stmt, rows: list[dict[str, Any]]) -> None:
