@@ -39,6 +39,7 @@ from kehoach.settings import Settings
 POOL = "kehoach"
 HEARTBEAT_FREQUENCY = 30  # seconds; kehoach/stack/automations.py waits three of them
 WORKER_QUERY_SECONDS = 2  # how often a worker asks for runs to start (Prefect's default, 10, is a morning's first 5 s)
+SERVER_POOL_SIZE = 15  # Prefect's connections to PostgreSQL kept open (its default, 5, is below a morning's need)
 _CSRF_SETTINGS = ("PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED", "PREFECT_SERVER_CSRF_PROTECTION_ENABLED")
 AUTH_USER = "kehoach"
 AUTH_FILE = "server-auth"
@@ -157,6 +158,10 @@ class StackLayout:
         env.setdefault("PREFECT_UI_API_URL", self.api_url)
         if self.database.url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database.url
+            # Prefect keeps 5 connections and opens and closes the rest as it needs them: on a busy
+            # morning that was a new PostgreSQL connection a second, each a process to fork.
+            if "PREFECT_SQLALCHEMY_POOL_SIZE" not in env:  # the older name of the setting, the user's
+                env.setdefault("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", str(SERVER_POOL_SIZE))
         return env
 
     def worker_env(self) -> dict[str, str]:

@@ -96,6 +96,7 @@ def test_the_server_gets_auth_and_its_database_and_the_worker_gets_neither_secre
     assert server["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://u:dbpw@")
     assert server["PREFECT_SERVER_API_HOST"] == "127.0.0.1" and server["PREFECT_SERVER_API_PORT"] == "4321"
     assert server["PREFECT_HOME"] == str(tmp_path / "home" / "prefect")
+    assert int(server["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"]) >= 10, "connections kept, not opened per request"
     worker = stack.worker_env()
     assert worker["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
     assert worker["PREFECT_API_AUTH_STRING"] == "kehoach:pw"
@@ -119,6 +120,7 @@ def test_workers_ask_for_runs_often_and_skip_csrf_tokens_only_where_the_server_w
 
 def test_the_server_listens_on_loopback_unless_told_otherwise(tmp_path):
     stack = _layout({"KEHOACH_HOME": str(tmp_path)})
+    assert "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE" not in stack.server_env(), "SQLite keeps Prefect's own pool"
     assert stack.server_command(["prefect"])[-4:] == ["--host", "127.0.0.1", "--port", "4200"]
     assert stack.ui_url == "http://127.0.0.1:4200"
     everywhere = _layout({"KEHOACH_HOME": str(tmp_path)}, host="0.0.0.0")
