@@ -455,7 +455,17 @@ def run_backend(backend: str, plan_file: Path, plan_id: str, options, root: Path
         result.lock_error_kinds.update(in_postgres)
     result.error_records = error_records(Path(result.logs))
     result.item_run_phases = item_run_phases(Path(result.logs))
+    result.items_with_work = items_with_work(Path(result.logs)) or result.items_with_work
     return result
+
+
+def items_with_work(logs: Path) -> int:
+    """How many items the plan-run found work for, from its log line "N/M nội dung có việc hôm nay"."""
+    for log in sorted(logs.glob("worker-*.log")):
+        found = re.search(r"(\d+)/\d+ nội dung có việc hôm nay", log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return int(found.group(1))
+    return 0
 
 
 # -- the report -------------------------------------------------------------------------------------
