@@ -80,6 +80,9 @@ def fresh_env(tmp: Path, name: str) -> dict[str, str]:
         PREFECT_SERVER_LOG_RETRYABLE_ERRORS="true",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="WARNING",
+        # The bare script gets the start-up time kehoach gives itself (kehoach/embedded_api.py):
+        # with Prefect's 20 s a fresh database on a slow machine fails before anything is measured.
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
     )
     return env
 
