@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -41,6 +42,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def on_uvicorn(app: Any, port: int, *, timeout: float = 30, log_level: str = "warning") -> Iterator[Any]:
+    """An ASGI application on uvicorn at 127.0.0.1:`port`, in a thread of this process; stopped
+    through the server's handle when the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
+    thread = threading.Thread(target=server.run, name="forms-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)
+        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def tail(path: Path, lines: int = 60) -> str:

@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -36,7 +35,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from stack import free_port
+from stack import free_port, on_uvicorn
 
 from flows import resources
 from flows.digest_job import make_digests
@@ -99,24 +98,11 @@ def fixture_settings(tmp_path, monkeypatch) -> Iterator[Settings]:
 def fixture_served(settings: Settings):
     """The forms' application on uvicorn, in a thread of this process, at KEHOACH_FORMS_URL; the
     date it sees is FORM_DAY. Stopped through the server's handle."""
-    import uvicorn
-
     assert settings.forms_url is not None
     port = int(settings.forms_url.rsplit(":", 1)[1])
     app = create_app(settings, today=lambda: FORM_DAY)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="forms-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with on_uvicorn(app, port, timeout=30, log_level="warning"):
         yield app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 # -- reading the mail -----------------------------------------------------------------------------------

@@ -17,14 +17,13 @@ import datetime as dt
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from stack import ServedStack, create_database, drop_databases, free_port, served_stack
+from stack import ServedStack, create_database, drop_databases, free_port, on_uvicorn, served_stack
 from test_deployed import (
     ITEM_ID,
     _outcome_for,
@@ -71,8 +70,6 @@ def fixture_client(stack: ServedStack):
 def fixture_forms(stack: ServedStack) -> Iterator[tuple[Settings, Any]]:
     """The forms' application for the stack's server and ledger, on uvicorn in a thread, its date the
     run's; stopped through the server's handle."""
-    import uvicorn
-
     from kehoach.forms.app import create_app
 
     port = free_port()
@@ -87,19 +84,8 @@ def fixture_forms(stack: ServedStack) -> Iterator[tuple[Settings, Any]]:
     })
     assert settings.has_server and settings.has_forms
     app = create_app(settings, today=lambda: dt.date.fromisoformat(AS_OF))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="forms-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with on_uvicorn(app, port, timeout=60, log_level="info"):
         yield settings, app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 class _Inputs(HTMLParser):

@@ -10,12 +10,10 @@ waiting run was resumed with it. Screenshots are kept in the test's tmp dir (pri
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 
 import pytest
 from formkit import AS_OF, PLAN_ID, Resumed, make_settings
+from stack import free_port, on_uvicorn
 
 from kehoach.forms.app import create_app
 from notifications.form_links import FormGrant, form_url, sign
@@ -30,34 +28,15 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(name="served")
 def fixture_served(tmp_path):
     """The application on uvicorn in a thread of this process; stopped through its handle."""
-    import uvicorn
-
-    port = _free_port()
+    port = free_port()
     settings = make_settings(tmp_path, KEHOACH_FORMS_URL=f"http://127.0.0.1:{port}")
     resumed = Resumed()
     app = create_app(settings, today=lambda: AS_OF, resume=resumed)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="forms-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with on_uvicorn(app, port, timeout=20, log_level="warning"):
         yield settings, app, resumed
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def test_a_unit_fills_the_form_wrongly_then_rightly_on_a_phone(served, tmp_path):
