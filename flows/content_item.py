@@ -12,6 +12,7 @@ import datetime as dt
 import sys
 from copy import deepcopy
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
@@ -246,13 +247,13 @@ def _run_occurrence(path: str, plan_hash: str, plan: Plan, item: Item, occurrenc
     recorded = {event.key for event in events}
     state = deepcopy(fold(e for e in events if e.occurrence == occurrence.id).get((item.id, occurrence.id), OccurrenceState()))
     steps: list[StageSummary] = []
-    summaries: dict[str | None, StageSummary | None] = {}  # one stage's: counterpart (None: the whole) -> summary, None: run
     decided = occurrence_steps(plan, item, occurrence, state, as_of, working_calendar(plan))
-    for n, (stage, counterpart, step) in enumerate(decided):
-        records = any(event.key not in recorded for event in step.events)
-        summaries[counterpart] = None if records else _summary(item, occurrence, stage, counterpart, step, recorded=0)
-        if n + 1 < len(decided) and decided[n + 1][0] is stage:
-            continue  # the stage's other steps first: its counterparts run together, then the stage
+    for stage, stage_steps in groupby(decided, key=lambda decision: decision[0]):
+        # Counterpart (None: the stage as a whole) -> its summary, or None where a task must run.
+        summaries = {
+            counterpart: None if any(e.key not in recorded for e in step.events) else _summary(item, occurrence, stage, counterpart, step, recorded=0)
+            for _, counterpart, step in stage_steps
+        }
         common: dict[str, Any] = dict(
             plan_path=path,
             plan_hash=plan_hash,
@@ -265,9 +266,8 @@ def _run_occurrence(path: str, plan_hash: str, plan: Plan, item: Item, occurrenc
         )
         whole = summaries.pop(None)
         ran = iter(_each_counterpart([cp for cp, summary in summaries.items() if summary is None], common))  # type: ignore[misc]
-        steps.extend(summary if summary is not None else next(ran) for summary in summaries.values())
+        steps.extend(summary if summary is not None else next(ran) for summary in summaries.values())  # counterparts run together first
         steps.append(whole if whole is not None else stage_task(**common))
-        summaries = {}
     return steps
 
 
