@@ -28,17 +28,21 @@ from kehoach.stack.automations import zombie_automation
 pytestmark = pytest.mark.skipif(not Path(PREFECT).exists(), reason=f"no prefect executable at {PREFECT}")
 
 WINDOW = dt.timedelta(seconds=15)
-# A flow that says when it has started and then does nothing for a while (the heartbeats go on).
+# A flow that says when it has started and then does nothing (the heartbeats go on) until the test
+# creates its release file, or for ten minutes at most.
 BEATING_FLOW = """
 import sys, time
+from pathlib import Path
 from prefect import flow
 
 @flow(name="heartbeat-test", flow_run_name=sys.argv[1])
-def beating(seconds: float) -> None:
+def beating(release: str) -> None:
     print("started", flush=True)
-    time.sleep(seconds)
+    deadline = time.monotonic() + 600
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
-beating(float(sys.argv[2]))
+beating(sys.argv[2])
 """
 
 
@@ -76,11 +80,12 @@ def test_a_run_whose_process_is_killed_is_marked_crashed_and_a_run_that_ended_is
         script = tmp_path / "beating.py"
         script.write_text(BEATING_FLOW, encoding="utf-8")
         names = {"killed": f"beat-{tag}-killed", "ended": f"beat-{tag}-ended"}
-        for role, seconds in (("killed", 600), ("ended", 2)):
+        release = {role: tmp_path / f"{role}.release" for role in names}
+        for role in ("killed", "ended"):
             with (tmp_path / f"{role}.log").open("wb") as out:
-                processes.append(subprocess.Popen([sys.executable, str(script), names[role], str(seconds)], env=env,
+                processes.append(subprocess.Popen([sys.executable, str(script), names[role], str(release[role])], env=env,
                                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        killed_process = processes[0]
+        killed_process, ended_process = processes
 
         def beating(name):
             def probe():
@@ -96,16 +101,19 @@ def test_a_run_whose_process_is_killed_is_marked_crashed_and_a_run_that_ended_is
         def fail(message: str) -> None:
             pytest.fail(f"{message}\n{logs()}", pytrace=False)
 
+        # Both runs have beaten (as the server records it) before one is killed and the other ends: the
+        # ended run's window is open, so it is its final state that must close it.
         wait_for("the first heartbeat of the run to be killed", beating(names["killed"]), 120, fail=fail)
+        wait_for("the first heartbeat of the run that ends", beating(names["ended"]), 120, fail=fail)
         killed = _run_named(team_stack, names["killed"])
         assert killed["state_type"] == "RUNNING", killed["state_name"]
         killed_process.send_signal(signal.SIGKILL)  # the process we started, by its pid
         killed_process.wait(timeout=10)
         killed_at = time.monotonic()
 
-        assert processes[1].wait(timeout=120) == 0, logs()
-        ended = _run_named(team_stack, names["ended"])
-        assert ended["state_type"] == "COMPLETED" and _heartbeats(team_stack, ended["id"]), (ended["state_name"], logs())
+        release["ended"].touch()
+        assert ended_process.wait(timeout=120) == 0, logs()
+        assert _run_named(team_stack, names["ended"])["state_type"] == "COMPLETED", logs()
 
         def crashed():
             run = _run_named(team_stack, names["killed"])
@@ -118,7 +126,7 @@ def test_a_run_whose_process_is_killed_is_marked_crashed_and_a_run_that_ended_is
             state = client.read_flow_run(killed["id"]).state
         assert state.message == f"Mất tín hiệu (heartbeat) {int(WINDOW.total_seconds())} giây: tiến trình của lượt chạy đã dừng đột ngột."
 
-        # The ended run's window has passed too (it started beating first): its Completed closed it.
+        # The ended run's window has passed too (its last heartbeat came before the kill): its Completed closed it.
         time.sleep(max(0.0, WINDOW.total_seconds() + 10 - (time.monotonic() - killed_at)))
         assert _run_named(team_stack, names["ended"])["state_type"] == "COMPLETED"
     finally:
